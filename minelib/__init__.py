@@ -1,0 +1,43 @@
+"""minelib: Mutual Information Neural Estimation (Belghazi et al., 2018), the library of the MINE book.
+
+Layers, each importing only from those above it in this list:
+
+1. ground truth and maths: :mod:`minelib.data`, :mod:`minelib.information`, :mod:`minelib.bounds`,
+   :mod:`minelib.ksg`, :mod:`minelib.ema`;
+2. networks and the trainer: :mod:`minelib.nets`, :mod:`minelib.mine`, :mod:`minelib.estimate`;
+3. notebook helpers: :mod:`minelib.book` (size profile, set-up), :mod:`minelib.widgets`.
+"""
+
+from minelib.bounds import dv_bound, f_bound, log_mean_exp
+from minelib.data import gaussian_mi, sample_correlated_gaussians, sample_nonlinear
+from minelib.ema import ema_log_mean_exp, ema_log_mean_exp_surrogate, update_log_ema
+from minelib.estimate import MIResult, estimate_mi
+from minelib.information import entropy, gibbs, kl_divergence, mutual_information, product_of_marginals
+from minelib.ksg import ksg_mi, ksg_mi_bruteforce
+from minelib.mine import MINE
+from minelib.nets import StatisticsNetwork
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MINE",
+    "MIResult",
+    "StatisticsNetwork",
+    "dv_bound",
+    "ema_log_mean_exp",
+    "ema_log_mean_exp_surrogate",
+    "entropy",
+    "estimate_mi",
+    "f_bound",
+    "gaussian_mi",
+    "gibbs",
+    "kl_divergence",
+    "ksg_mi",
+    "ksg_mi_bruteforce",
+    "log_mean_exp",
+    "mutual_information",
+    "product_of_marginals",
+    "sample_correlated_gaussians",
+    "sample_nonlinear",
+    "update_log_ema",
+]
