@@ -48,6 +48,9 @@ def dv_bound(t_joint, t_marginal, *, p: Weights = None, q: Weights = None, dim: 
 
 
 def f_bound(t_joint, t_marginal, *, p: Weights = None, q: Weights = None, dim: int = -1) -> torch.Tensor:
-    r"""MINE-f value :math:`\hat{\mathbb{E}}_P[T] - \hat{\mathbb{E}}_Q[e^{T-1}]` (same arguments as :func:`dv_bound`)."""
+    r"""MINE-f value :math:`\hat{\mathbb{E}}_P[T] - \hat{\mathbb{E}}_Q[e^{T-1}]`.
+
+    Same arguments as :func:`dv_bound`.
+    """
     t_joint, t_marginal = _as_tensor(t_joint), _as_tensor(t_marginal)
     return _mean(t_joint, p, dim) - _mean(torch.exp(t_marginal - 1), q, dim)

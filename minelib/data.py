@@ -29,9 +29,7 @@ def gaussian_mi(rho: float | np.ndarray, dim: int = 1) -> float | np.ndarray:
     return float(mi) if mi.ndim == 0 else mi
 
 
-def sample_correlated_gaussians(
-    n: int, dim: int, rho: float, seed: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def sample_correlated_gaussians(n: int, dim: int, rho: float, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     r"""Draw ``n`` pairs ``(x, z)`` with :math:`x, z \in \mathbb{R}^{dim}` and componentwise correlation ``rho``.
 
     Built as :math:`z = \rho x + \sqrt{1-\rho^2}\,\varepsilon` with independent standard normal
@@ -55,10 +53,8 @@ NONLINEAR_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def sample_nonlinear(
-    n: int, f: str, sigma: float, seed: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""Draw ``n`` pairs of :math:`X \sim U(-1, 1)` and :math:`Y = f(X) + \sigma\varepsilon`, :math:`\varepsilon \sim N(0,1)`.
+def sample_nonlinear(n: int, f: str, sigma: float, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    r"""Draw ``n`` pairs :math:`X \sim U(-1, 1)`, :math:`Y = f(X) + \sigma\varepsilon`, :math:`\varepsilon \sim N(0,1)`.
 
     ``f`` names one of :data:`NONLINEAR_FUNCTIONS`. ``sigma`` must be positive: at ``sigma = 0`` the
     pair is deterministic and its MI is infinite. The paper's self-equitability experiment (Fig. 2).
