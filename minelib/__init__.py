@@ -2,10 +2,10 @@
 
 Layers, each importing only from those above it in this list:
 
-1. ground truth and maths: :mod:`minelib.data`, :mod:`minelib.information`, :mod:`minelib.bounds`,
-   :mod:`minelib.ksg`, :mod:`minelib.ema`;
-2. networks and the trainer: :mod:`minelib.nets`, :mod:`minelib.mine`, :mod:`minelib.estimate`;
-3. notebook helpers: :mod:`minelib.book` (size profile, set-up), :mod:`minelib.widgets`.
+1. ground truth and maths: ``minelib.data``, ``minelib.information``, ``minelib.bounds``,
+   ``minelib.ksg``, ``minelib.ema``;
+2. networks and the trainer: ``minelib.nets``, ``minelib.mine``, ``minelib.estimate``;
+3. notebook helpers: ``minelib.book`` (size profile, set-up, plots, sliders).
 """
 
 from minelib.bounds import dv_bound, f_bound, log_mean_exp

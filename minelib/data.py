@@ -56,7 +56,7 @@ NONLINEAR_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 def sample_nonlinear(n: int, f: str, sigma: float, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     r"""Draw ``n`` pairs :math:`X \sim U(-1, 1)`, :math:`Y = f(X) + \sigma\varepsilon`, :math:`\varepsilon \sim N(0,1)`.
 
-    ``f`` names one of :data:`NONLINEAR_FUNCTIONS`. ``sigma`` must be positive: at ``sigma = 0`` the
+    ``f`` names one of ``NONLINEAR_FUNCTIONS``. ``sigma`` must be positive: at ``sigma = 0`` the
     pair is deterministic and its MI is infinite. The paper's self-equitability experiment (Fig. 2).
     """
     positive_int("n", n)

@@ -79,10 +79,11 @@ class MINE(nn.Module):
                 torch.manual_seed(seed)
             self.T = StatisticsNetwork(x_dim, z_dim, hidden, activation, n_models)
         self.to(device=torch.device(device) if device is not None else default_device(), dtype=dtype)
-        is_f = torch.tensor([o == "f" for o in self.objectives], device=self.device)
-        is_ema = torch.tensor([g == "ema" and o == "dv" for o, g in zip(self.objectives, self.gradients)])
-        self.register_buffer("_is_f", is_f.unsqueeze(-1))
-        self.register_buffer("_is_ema", is_ema.to(self.device))
+        is_f = [o == "f" for o in self.objectives]
+        is_ema = [g == "ema" and o == "dv" for o, g in zip(self.objectives, self.gradients)]
+        self._any_f, self._any_ema = any(is_f), any(is_ema)
+        self.register_buffer("_is_f", torch.tensor(is_f, device=self.device))
+        self.register_buffer("_is_ema", torch.tensor(is_ema, device=self.device))
         self.log_ma: torch.Tensor | None = None
         self.history: dict[str, np.ndarray] = {}
         self.estimate_: float | np.ndarray | None = None
@@ -110,24 +111,28 @@ class MINE(nn.Module):
         return tuple(a.expand(self.n_models, *a.shape[-2:]) for a in (x, z))
 
     # ------------------------------------------------------------ objective
+    def _second_term(self, t_marginal: torch.Tensor, training: bool = False) -> torch.Tensor:
+        r"""Each member's :math:`\log\hat{\mathbb{E}}_Q[e^T]` (DV) or :math:`\hat{\mathbb{E}}_Q[e^{T-1}]` (f).
+
+        In training, DV members with the ``"ema"`` rule get the moving-average gradient.
+        """
+        term = log_mean_exp(t_marginal)
+        if training and self._any_ema:
+            self.log_ma = update_log_ema(self.log_ma, term, self.ema_rate)
+            term = torch.where(self._is_ema, ema_log_mean_exp(t_marginal, self.log_ma), term)
+        if self._any_f:
+            # DV members are zeroed first, so that a large T of theirs cannot overflow into a NaN gradient.
+            t = torch.where(self._is_f.unsqueeze(-1), t_marginal, torch.zeros_like(t_marginal))
+            term = torch.where(self._is_f, torch.exp(t - 1).mean(-1), term)
+        return term
+
     def bound(self, t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
         """Each member's own bound (DV or f) from critic values of shape ``(n_models, n)``."""
-        second = torch.where(self._is_f, self._f_term(t_marginal), log_mean_exp(t_marginal).unsqueeze(-1))
-        return t_joint.mean(-1) - second.squeeze(-1)
+        return t_joint.mean(-1) - self._second_term(t_marginal)
 
-    def _f_term(self, t_marginal: torch.Tensor) -> torch.Tensor:
-        # DV members are zeroed first, so a large T of theirs cannot overflow into a NaN gradient.
-        t = torch.where(self._is_f, t_marginal, torch.zeros_like(t_marginal))
-        return torch.exp(t - 1).mean(-1, keepdim=True)
-
-    def _training_loss(self, t_joint: torch.Tensor, t_marginal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Negative summed bound whose gradient is each member's MINE gradient; also the batch bound."""
-        lme = log_mean_exp(t_marginal)
-        self.log_ma = update_log_ema(self.log_ma, lme, self.ema_rate)
-        dv_term = torch.where(self._is_ema, ema_log_mean_exp(t_marginal, self.log_ma), lme)
-        second = torch.where(self._is_f.squeeze(-1), self._f_term(t_marginal).squeeze(-1), dv_term)
-        value = t_joint.mean(-1) - second
-        return -value.sum(), value.detach()
+    def training_bound(self, t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
+        """The batch bound whose gradient is each member's MINE gradient; advances the moving average."""
+        return t_joint.mean(-1) - self._second_term(t_marginal, training=True)
 
     def _critic(self, x: torch.Tensor, z: torch.Tensor, chunk: int = 2**16) -> torch.Tensor:
         rows = max(1, chunk // self.n_models)
@@ -204,7 +209,7 @@ class MINE(nn.Module):
 
         E, n_train, dev = self.n_models, x_tr.shape[1], self.device
         members = torch.arange(E, device=dev).unsqueeze(-1)
-        opt = torch.optim.Adam(self.T.parameters(), lr=lr)
+        opt = torch.optim.Adam(self.T.parameters(), lr=lr, fused=True)  # one kernel for all parameters
         self.log_ma = None
         train = torch.empty(steps, E, device=dev)
         evals, eval_steps = [], []
@@ -216,9 +221,10 @@ class MINE(nn.Module):
             else:
                 zm = z_tr[members, torch.randint(n_train, (E, batch_size), generator=gen, device=dev)]
             t = self.T(torch.cat([xb, xb], 1), torch.cat([zb, zm], 1))
-            loss, train[step] = self._training_loss(t[:, :batch_size], t[:, batch_size:])
+            value = self.training_bound(t[:, :batch_size], t[:, batch_size:])
+            train[step] = value.detach()
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            (-value.sum()).backward()
             opt.step()
             if (step + 1) % eval_every == 0 or step + 1 == steps:
                 evals.append(self._estimate(x_val, z_val, 1, seed=step))

@@ -23,7 +23,7 @@ class StatisticsNetwork(nn.Module):
     r"""MLP on the concatenation :math:`[x, z]` with scalar output :math:`T_\theta(x, z)`.
 
     Parameters: ``x_dim``, ``z_dim`` (input sizes), ``hidden`` (widths of the hidden layers),
-    ``activation`` (one of :data:`ACTIVATIONS`), ``n_models`` (size of the ensemble axis).
+    ``activation`` (one of ``ACTIVATIONS``), ``n_models`` (size of the ensemble axis).
 
     ``forward(x, z)`` takes ``(n, dim)`` inputs (shared by all members) or ``(n_models, n, dim)``
     (one batch per member) and returns ``(n_models, n)``.
@@ -52,6 +52,7 @@ class StatisticsNetwork(nn.Module):
             self.biases.append(nn.Parameter(torch.empty(n_models, 1, fan_out).uniform_(-bound, bound)))
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """:math:`T_\\theta(x, z)` for every member: ``(n, dim)`` or ``(n_models, n, dim)`` in, ``(n_models, n)`` out."""
         h = torch.cat([x, z], dim=-1)
         if h.dim() == 2:
             h = h.expand(self.n_models, *h.shape)
