@@ -9,7 +9,7 @@ Layers, each importing only from those above it in this list:
 """
 
 from minelib.bounds import dv_bound, f_bound, log_mean_exp
-from minelib.data import gaussian_mi, sample_correlated_gaussians, sample_nonlinear
+from minelib.data import gaussian_mi, nonlinear_mi, sample_correlated_gaussians, sample_nonlinear
 from minelib.ema import ema_log_mean_exp, ema_log_mean_exp_surrogate, update_log_ema
 from minelib.estimate import MIResult, estimate_mi
 from minelib.information import entropy, gibbs, kl_divergence, mutual_information, product_of_marginals
@@ -36,6 +36,7 @@ __all__ = [
     "ksg_mi_bruteforce",
     "log_mean_exp",
     "mutual_information",
+    "nonlinear_mi",
     "product_of_marginals",
     "sample_correlated_gaussians",
     "sample_nonlinear",

@@ -67,3 +67,26 @@ def sample_nonlinear(n: int, f: str, sigma: float, seed: int | None = None) -> t
     x = rng.uniform(-1, 1, (n, 1))
     y = NONLINEAR_FUNCTIONS[f](x) + sigma * rng.standard_normal((n, 1))
     return x.astype(np.float32), y.astype(np.float32)
+
+
+def nonlinear_mi(f: str, sigma: float, n_nodes: int = 20_000) -> float:
+    r"""Exact :math:`I(X;Y)` in nats for :func:`sample_nonlinear` (numerical quadrature, not sampling).
+
+    :math:`I = h(Y) - h(Y|X) = h(Y) - \tfrac12\log(2\pi e\sigma^2)`, where the density
+    :math:`p(y) = \tfrac12\int_{-1}^{1}\varphi_\sigma(y - f(x))\,dx` is integrated with the midpoint
+    rule on ``n_nodes`` points and :math:`h(Y)` with the trapezoid rule on a fine grid of ``y``. Accurate
+    to ~1e-5 nats for ``sigma >= 0.01`` (tests compare two resolutions and a KSG estimate).
+    """
+    if f not in NONLINEAR_FUNCTIONS:
+        raise ValueError(f"unknown f {f!r}; choose one of {', '.join(map(repr, NONLINEAR_FUNCTIONS))}")
+    in_open_interval("sigma", sigma, 0.0, np.inf)
+    positive_int("n_nodes", n_nodes)
+    fx = NONLINEAR_FUNCTIONS[f](-1 + (np.arange(n_nodes) + 0.5) * 2 / n_nodes)
+    y = np.linspace(fx.min() - 9 * sigma, fx.max() + 9 * sigma, int(40 * (np.ptp(fx) / sigma + 18)) + 1)
+    p_y = np.zeros_like(y)
+    for chunk in np.array_split(fx, max(1, n_nodes // 500)):
+        kernel = np.exp(-0.5 * ((y[:, None] - chunk) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
+        p_y += kernel.sum(1) / n_nodes  # (1/2) * integral over [-1, 1] = mean over the midpoints
+    integrand = np.where(p_y > 0, -p_y * np.log(np.where(p_y > 0, p_y, 1.0)), 0.0)
+    h_y = float(np.trapezoid(integrand, y))
+    return h_y - 0.5 * np.log(2 * np.pi * np.e * sigma**2)

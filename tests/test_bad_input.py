@@ -29,6 +29,8 @@ X, Z = m.sample_correlated_gaussians(100, 1, 0.5, seed=0)
         (lambda: m.sample_correlated_gaussians(0, 1, 0.5), ValueError, "n must be a positive integer"),
         (lambda: m.sample_nonlinear(10, "x", 0.0), ValueError, "sigma"),
         (lambda: m.sample_nonlinear(10, "tan", 0.1), ValueError, "unknown f"),
+        (lambda: m.nonlinear_mi("tan", 0.1), ValueError, "unknown f"),
+        (lambda: m.nonlinear_mi("x", -0.1), ValueError, "sigma"),
         (lambda: m.estimate_mi(X, Z, method="infonce"), ValueError, "unknown method"),
         (lambda: m.estimate_mi(X, Z, steps=10, lr=1e-3, colour="red"), TypeError, "unknown option"),
         (lambda: m.MINE(1, 1, objective="js"), ValueError, "unknown objective"),

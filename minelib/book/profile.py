@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import platform
 import random
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
@@ -35,15 +36,34 @@ class Setup:
     budget: str
     device: torch.device
     seed: int
+    started: float = field(default_factory=time.perf_counter, repr=False)
 
     def __str__(self) -> str:
         from minelib import __version__
 
-        name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else platform.processor() or "CPU"
         return (
-            f"minelib {__version__} | budget {self.budget} | device {self.device.type} ({name}) | "
+            f"minelib {__version__} | budget {self.budget} | device {self.device.type} ({_device_name(self.device)}) | "
             f"torch {torch.__version__}, {torch.get_num_threads()} CPU thread(s) | seed {self.seed}"
         )
+
+    def report(self) -> None:
+        """Print how long the notebook has run, and where: the last line of every chapter."""
+        minutes, seconds = divmod(time.perf_counter() - self.started, 60)
+        print(
+            f"This chapter ran in {int(minutes)} min {seconds:.0f} s on {self.device.type} ({_device_name(self.device)}), "
+            f"budget {self.budget}."
+        )
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
+    return f"{model}, {os.cpu_count()} cores"
 
 
 def setup(seed: int = 0) -> Setup:
