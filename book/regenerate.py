@@ -36,7 +36,9 @@ def execute(notebook: Path) -> tuple[Path, float, int]:
     env = {**os.environ, "MINE_BUDGET": os.environ.get("MINE_BUDGET", "full"), "OMP_NUM_THREADS": "1"}
     start = time.perf_counter()
     jupyter = Path(sys.executable).with_name("jupyter")
-    run = subprocess.run([jupyter, "execute", "--inplace", str(notebook)], env=env, capture_output=True, text=True)
+    run = subprocess.run(
+        [jupyter, "execute", "--inplace", notebook.name], cwd=notebook.parent, env=env, capture_output=True, text=True
+    )
     if run.returncode:
         print(run.stderr[-3000:], file=sys.stderr)
     return notebook, time.perf_counter() - start, run.returncode

@@ -11,7 +11,7 @@ Layers, each importing only from those above it in this list:
 from minelib.bounds import dv_bound, f_bound, log_mean_exp
 from minelib.data import gaussian_mi, nonlinear_mi, sample_correlated_gaussians, sample_nonlinear
 from minelib.ema import ema_log_mean_exp, ema_log_mean_exp_surrogate, update_log_ema
-from minelib.estimate import MIResult, estimate_mi
+from minelib.estimate import MIResult, estimate_many, estimate_mi
 from minelib.information import entropy, gibbs, kl_divergence, mutual_information, product_of_marginals
 from minelib.ksg import ksg_mi, ksg_mi_bruteforce
 from minelib.mine import MINE
@@ -27,6 +27,7 @@ __all__ = [
     "ema_log_mean_exp",
     "ema_log_mean_exp_surrogate",
     "entropy",
+    "estimate_many",
     "estimate_mi",
     "f_bound",
     "gaussian_mi",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from minelib._checks import ArrayLike, as_samples, choice, same_rows
 from minelib.ksg import ksg_mi
@@ -57,3 +59,45 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **options) -> 
     init, fit = _split_options(options, MINE.__init__, MINE.fit)
     mine = MINE(x.shape[1], z.shape[1], **METHODS[method], **init).fit(x, z, **fit)
     return MIResult(mine.estimate_, method, {**METHODS[method], **init, **fit}, mine.history)
+
+
+def estimate_many(
+    pairs: Sequence[tuple[ArrayLike, ArrayLike]], methods: Sequence[str] = ("mine",), **options
+) -> dict[str, np.ndarray]:
+    """Estimate MI on many data sets with several methods; every MINE variant trains in **one** ensemble.
+
+    ``pairs``: data sets ``(x, z)`` of equal shapes (e.g. one per correlation and seed). Returns, for each
+    method, an array of estimates in the order of ``pairs``. ``options`` as in :func:`estimate_mi`;
+    ``k`` goes to KSG, the rest to :class:`~minelib.MINE` and :meth:`~minelib.MINE.fit`.
+    """
+    for method in methods:
+        choice("method", method, list(METHODS))
+    if not pairs:
+        raise ValueError("pairs is empty")
+    checked = [(as_samples("x", x), as_samples("z", z)) for x, z in pairs]
+    for x, z in checked:
+        same_rows(x, z)
+        if x.shape != checked[0][0].shape or z.shape != checked[0][1].shape:
+            raise ValueError(
+                f"all data sets must have the same shapes, got {tuple(x.shape)} and {tuple(checked[0][0].shape)}"
+            )
+    ksg_options = {k: options.pop(k) for k in ("k", "workers") if k in options}
+    results = {m: np.array([ksg_mi(x, z, **ksg_options) for x, z in checked]) for m in methods if m == "ksg"}
+    neural = [m for m in methods if m != "ksg"]
+    if neural:
+        init, fit = _split_options(options, MINE.__init__, MINE.fit)
+        to_numpy = lambda a: a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)  # noqa: E731
+        x = np.stack([to_numpy(x) for x, _ in checked] * len(neural))
+        z = np.stack([to_numpy(z) for _, z in checked] * len(neural))
+        kinds = [METHODS[m] for m in neural for _ in checked]
+        mine = MINE(
+            x.shape[-1],
+            z.shape[-1],
+            n_models=len(kinds),
+            objective=[k["objective"] for k in kinds],
+            gradient=[k["gradient"] for k in kinds],
+            **init,
+        ).fit(x, z, **fit)
+        for i, m in enumerate(neural):
+            results[m] = np.atleast_1d(mine.estimate_)[i * len(checked) : (i + 1) * len(checked)]
+    return {m: results[m] for m in methods}

@@ -52,7 +52,7 @@ class StatisticsNetwork(nn.Module):
             self.biases.append(nn.Parameter(torch.empty(n_models, 1, fan_out).uniform_(-bound, bound)))
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """:math:`T_\\theta(x, z)` for every member: ``(n, dim)`` or ``(n_models, n, dim)`` in, ``(n_models, n)`` out."""
+        """:math:`T_\\theta(x, z)` for every member: ``(n, dim)`` or ``(n_models, n, dim)`` in, ``(n_models, n)``."""
         h = torch.cat([x, z], dim=-1)
         if h.dim() == 2:
             h = h.expand(self.n_models, *h.shape)

@@ -92,8 +92,9 @@ def visible_widget_image(page) -> str:
     )
 
 
-def test_static_slider_switches_the_figure(built_book, browser):
-    page, outside = open_offline(browser, built_book / "book" / "mutual_information.html")
+@pytest.mark.parametrize("chapter", ["mutual_information", "mine_algorithm", "gaussians"])
+def test_static_slider_switches_the_figure(built_book, browser, chapter):
+    page, outside = open_offline(browser, built_book / "book" / f"{chapter}.html")
     handle = page.locator(".widget-slider .noUi-handle").first
     handle.wait_for(state="visible", timeout=20_000)
     handle.scroll_into_view_if_needed()
@@ -103,6 +104,6 @@ def test_static_slider_switches_the_figure(built_book, browser):
     page.keyboard.press("ArrowRight")
     page.wait_for_timeout(300)
     after = visible_widget_image(page)
-    page.screenshot(path=str(ROOT / "_build" / "screenshot-slider.png"))
+    page.screenshot(path=str(ROOT / "_build" / f"screenshot-slider-{chapter}.png"))
     assert after and after != before, "moving the slider did not change the figure"
     assert not outside, f"requests left the machine: {outside}"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import platform
 import random
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -29,6 +31,14 @@ def size(full: T, smoke: T) -> T:
     return full if budget() == "full" else smoke
 
 
+def results_path(name: str) -> Path:
+    """Where a chapter writes its numbers: ``results/<name>`` at the full budget, and a temporary folder at
+    the smoke budget, so that test runs never overwrite the stored full-size results."""
+    folder = Path("results") if budget() == "full" else Path(tempfile.mkdtemp(prefix="mine-smoke-"))
+    folder.mkdir(exist_ok=True)
+    return folder / name
+
+
 @dataclass(frozen=True)
 class Setup:
     """What a notebook runs on: the budget, the torch device and the seed."""
@@ -49,10 +59,8 @@ class Setup:
     def report(self) -> None:
         """Print how long the notebook has run, and where: the last line of every chapter."""
         minutes, seconds = divmod(time.perf_counter() - self.started, 60)
-        print(
-            f"This chapter ran in {int(minutes)} min {seconds:.0f} s on {self.device.type} ({_device_name(self.device)}), "
-            f"budget {self.budget}."
-        )
+        where = f"{self.device.type} ({_device_name(self.device)})"
+        print(f"This chapter ran in {int(minutes)} min {seconds:.0f} s on {where}, budget {self.budget}.")
 
 
 def _device_name(device: torch.device) -> str:
@@ -69,7 +77,7 @@ def _device_name(device: torch.device) -> str:
 def setup(seed: int = 0) -> Setup:
     """Seed Python, numpy and torch, choose the device (CUDA when present) and print the stamp."""
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (the legacy global generator, for readers' own np.random calls)
     torch.manual_seed(seed)
     s = Setup(budget(), torch.device("cuda" if torch.cuda.is_available() else "cpu"), seed)
     print(s)
