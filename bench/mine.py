@@ -16,6 +16,7 @@ HIDDEN = (64, 64)
 
 def steps_per_second(batch_size: int, steps: int = 300) -> float:
     x, z = m.sample_correlated_gaussians(max(20_000, 2 * batch_size), 1, 0.5, seed=0)
+    m.MINE(1, 1, hidden=HIDDEN, seed=0, device="cpu").fit(x, z, steps=20, batch_size=batch_size)  # warm-up
     est = m.MINE(1, 1, hidden=HIDDEN, seed=0, device="cpu")
     start = time.perf_counter()
     est.fit(x, z, steps=steps, batch_size=batch_size, eval_every=steps)
