@@ -41,6 +41,11 @@ def as_samples(name: str, a: ArrayLike, *, max_ndim: int = 2) -> ArrayLike:
     return a
 
 
+def to_numpy(a: ArrayLike) -> np.ndarray:
+    """A numpy view or copy of an array or tensor (tensors are moved to the CPU)."""
+    return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+
+
 def same_rows(x: ArrayLike, z: ArrayLike, names: tuple[str, str] = ("x", "z")) -> int:
     """Check that ``x`` and ``z`` hold the same number of samples (and ensemble members) and return it."""
     if x.shape[:-1] != z.shape[:-1]:

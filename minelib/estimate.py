@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
-from minelib._checks import ArrayLike, as_samples, choice, same_rows
+from minelib._checks import ArrayLike, as_samples, choice, same_rows, to_numpy
 from minelib.ksg import ksg_mi
 from minelib.mine import MINE
 
@@ -86,7 +85,6 @@ def estimate_many(
     neural = [m for m in methods if m != "ksg"]
     if neural:
         init, fit = _split_options(options, MINE.__init__, MINE.fit)
-        to_numpy = lambda a: a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)  # noqa: E731
         x = np.stack([to_numpy(x) for x, _ in checked] * len(neural))
         z = np.stack([to_numpy(z) for _, z in checked] * len(neural))
         kinds = [METHODS[m] for m in neural for _ in checked]

@@ -13,11 +13,10 @@ Since :math:`n_x, n_z \ge k` near the answer's top end, the estimate can never e
 from __future__ import annotations
 
 import numpy as np
-import torch
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-from minelib._checks import ArrayLike, as_samples, positive_int, same_rows
+from minelib._checks import ArrayLike, as_samples, positive_int, same_rows, to_numpy
 
 
 def _as_numpy_pair(x: ArrayLike, z: ArrayLike, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -26,8 +25,7 @@ def _as_numpy_pair(x: ArrayLike, z: ArrayLike, k: int) -> tuple[np.ndarray, np.n
     positive_int("k", k)
     if k >= n:
         raise ValueError(f"k={k} neighbours need more than k samples, got {n}")
-    as_np = lambda a: (a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a).astype(np.float64)  # noqa: E731
-    return as_np(x), as_np(z)
+    return to_numpy(x).astype(np.float64), to_numpy(z).astype(np.float64)
 
 
 def _ksg(n: int, k: int, nx: np.ndarray, nz: np.ndarray) -> float:
