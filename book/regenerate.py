@@ -21,7 +21,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def chapters() -> list[Path]:
+def toc_entries() -> list[str]:
+    """Every document of ``_toc.yml``, the root first, in reading order (paths without extension)."""
+
     def walk(node):
         if "file" in node:
             yield node["file"]
@@ -29,7 +31,12 @@ def chapters() -> list[Path]:
             yield from walk(child)
 
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [ROOT / f"{f}.ipynb" for f in walk(toc) if (ROOT / f"{f}.ipynb").exists()]
+    return [toc["root"], *walk(toc)]
+
+
+def chapters() -> list[Path]:
+    """The notebooks of the book, in reading order."""
+    return [ROOT / f"{f}.ipynb" for f in toc_entries() if (ROOT / f"{f}.ipynb").exists()]
 
 
 def execute(notebook: Path) -> tuple[Path, float, int]:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import trange
 
 from minelib._checks import ArrayLike, as_samples, choice, in_open_interval, per_model, positive_int, same_rows
 from minelib.bounds import log_mean_exp
@@ -205,8 +206,6 @@ class MINE(nn.Module):
         return self
 
     def _train(self, x_tr, z_tr, x_val, z_val, steps, batch_size, lr, marginal, eval_every, progress, gen) -> None:
-        from tqdm.auto import trange
-
         E, n_train, dev = self.n_models, x_tr.shape[1], self.device
         members = torch.arange(E, device=dev).unsqueeze(-1)
         opt = torch.optim.Adam(self.T.parameters(), lr=lr, fused=True)  # one kernel for all parameters

@@ -1,5 +1,6 @@
 """Notebook hygiene: every chapter in _toc.yml exists and its stored outputs are one clean run of this code."""
 
+import importlib.util
 import json
 import os
 import re
@@ -17,18 +18,15 @@ CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
-def toc_files(node) -> list[str]:
-    files = [node["file"]] if "file" in node else []
-    for key in ("root", "parts", "chapters", "sections"):
-        value = node.get(key)
-        if isinstance(value, str):
-            files.append(value)
-        for child in value if isinstance(value, list) else []:
-            files += toc_files(child)
-    return files
+def _load_regenerate():
+    """``book/regenerate.py`` reads the table of contents; the tests use the same reader."""
+    spec = importlib.util.spec_from_file_location("regenerate", ROOT / "book" / "regenerate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-TOC = toc_files(yaml.safe_load((ROOT / "_toc.yml").read_text()))
+TOC = _load_regenerate().toc_entries()
 NOTEBOOKS = sorted(f for f in TOC if (ROOT / f"{f}.ipynb").exists())
 
 
