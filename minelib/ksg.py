@@ -8,15 +8,35 @@ joint space, and :math:`n_x(i)`, :math:`n_z(i)` the numbers of other samples str
 
 Since :math:`n_x, n_z \ge k` near the answer's top end, the estimate can never exceed
 :math:`\psi(N) - \psi(k)`, and in high dimension it is biased downwards.
+
+Every search below is exact: it finds the same :math:`\epsilon_i`, :math:`n_x(i)`, :math:`n_z(i)` as
+:func:`ksg_mi_bruteforce`, compares the same floating-point distances, and only skips points whose
+distance is provably too large. Which search is fastest depends on the dimension (``bench/ksg.py``):
+
+* joint dimension below ``BLOCKED_FROM_DIM``: a k-d tree finds :math:`\epsilon_i`; the marginal counts
+  come from one sort in 1-D, otherwise from leaves of a median split, each compared with the points
+  inside its bounding box widened by its largest radius;
+* from ``BLOCKED_FROM_DIM`` on, trees prune almost nothing (a radius spans most of every axis), and all
+  pairwise distances, 64 rows at a time, give :math:`\epsilon_i` and both counts in one pass.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy.spatial import cKDTree
+from scipy.spatial.distance import cdist
 from scipy.special import digamma
 
 from minelib._checks import ArrayLike, as_samples, positive_int, same_rows, to_numpy
+
+BLOCKED_FROM_DIM = 16  # joint dimension from which all pairwise distances beat a k-d tree (bench/ksg.py)
+_ROWS = 64  # rows per block of pairwise distances
+_LEAF = 128  # points per leaf when counting in a marginal space
+_RADIUS_WEIGHT = 8.0  # leaves also split on the radius, so a leaf's points share similar radii
 
 
 def _as_numpy_pair(x: ArrayLike, z: ArrayLike, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -28,26 +48,146 @@ def _as_numpy_pair(x: ArrayLike, z: ArrayLike, k: int) -> tuple[np.ndarray, np.n
     return to_numpy(x).astype(np.float64), to_numpy(z).astype(np.float64)
 
 
+def _threads(workers: int) -> int:
+    if workers == -1:
+        return os.cpu_count() or 1
+    return positive_int("workers", workers)
+
+
+def _map(fn: Callable, items: Iterable, threads: int) -> list:
+    """``[fn(item) for item in items]``, on ``threads`` threads (scipy and numpy release the GIL here)."""
+    if threads == 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(fn, items))
+
+
 def _ksg(n: int, k: int, nx: np.ndarray, nz: np.ndarray) -> float:
     return float(digamma(k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(nz + 1)))
 
 
-def _tree(a: np.ndarray) -> cKDTree:
-    # Large leaves pay off in high dimension, where range counts touch many points (measured: bench/ksg.py).
-    return cKDTree(a, leafsize=16 if a.shape[1] <= 4 else 256, balanced_tree=False)
+def _strictly_within(distances: np.ndarray, eps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Per row, the number of other points closer than ``eps`` (the row's own point sits at distance 0)."""
+    return np.count_nonzero(np.less(distances, eps[:, None], out=out), axis=1) - 1
+
+
+def _positive(eps: np.ndarray, k: int) -> np.ndarray:
+    if not (eps > 0).all():
+        raise ValueError(f"more than k={k} identical samples: KSG needs continuous data (add tiny noise or raise k)")
+    return eps
+
+
+def _blocked(x: np.ndarray, z: np.ndarray, k: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """:math:`n_x, n_z` from all pairwise distances, one block of rows at a time."""
+    n = len(x)
+    nx, nz = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+
+    def work(starts: range) -> None:
+        # Buffers reused across blocks: fresh multi-megabyte arrays would cost a page fault per 4 KiB.
+        dx, dz, d, below = np.empty((_ROWS, n)), np.empty((_ROWS, n)), np.empty((_ROWS, n)), np.empty((_ROWS, n), bool)
+        for start in starts:
+            rows = slice(start, min(start + _ROWS, n))
+            r = rows.stop - start
+            cdist(x[rows], x, "chebyshev", out=dx[:r])
+            cdist(z[rows], z, "chebyshev", out=dz[:r])
+            np.maximum(dx[:r], dz[:r], out=d[:r])
+            d[:r].partition(k, axis=1)
+            eps = _positive(d[:r, k].copy(), k)  # column 0: the point itself
+            nx[rows], nz[rows] = _strictly_within(dx[:r], eps, below[:r]), _strictly_within(dz[:r], eps, below[:r])
+
+    starts = range(0, n, _ROWS)
+    _map(work, [starts[i::threads] for i in range(threads)], threads)
+    return nx, nz
+
+
+def _leaves(points: np.ndarray, size: int) -> list[np.ndarray]:
+    """Row indices of the leaves of a median split along the widest coordinate, at most ``size`` each."""
+    leaves, todo = [], [np.arange(len(points))]
+    while todo:
+        rows = todo.pop()
+        if len(rows) <= size:
+            leaves.append(rows)
+            continue
+        p = points[rows]
+        half = len(rows) // 2
+        order = np.argpartition(p[:, np.argmax(p.max(0) - p.min(0))], half)
+        todo += [rows[order[:half]], rows[order[half:]]]
+    return leaves
+
+
+def _counts_by_leaves(a: np.ndarray, eps: np.ndarray, threads: int) -> np.ndarray:
+    r"""Points strictly within ``eps`` of each point (max-norm), leaf by leaf.
+
+    A point whose max-norm gap to a leaf's bounding box is at least the leaf's largest radius is at least
+    that far from every point of the leaf (rounding is monotone, so this also holds in floating point).
+    With the points sorted along the first axis, the points a leaf must look at lie in one slice.
+    """
+    order = np.argsort(a[:, 0], kind="stable")
+    a, eps = a[order], eps[order]
+    first, columns = a[:, 0], np.ascontiguousarray(a.T)  # one contiguous row per coordinate: fast tests
+
+    def leaf(rows: np.ndarray) -> np.ndarray:
+        p, reach = a[rows], eps[rows].max()
+        lo, hi = p.min(0), p.max(0)
+        pad = 1e-9 * (abs(lo[0]) + abs(hi[0]) + reach)  # the slice may be a little wider, never narrower
+        window = slice(
+            np.searchsorted(first, lo[0] - reach - pad), np.searchsorted(first, hi[0] + reach + pad, "right")
+        )
+        near = np.ones(window.stop - window.start, dtype=bool)
+        for c, c_lo, c_hi in zip(columns[:, window], lo, hi):
+            near &= (c_lo - c < reach) & (c - c_hi < reach)
+        return _strictly_within(cdist(p, a[window][near], "chebyshev"), eps[rows])
+
+    leaves = _leaves(np.column_stack([a, _RADIUS_WEIGHT * eps]), _LEAF)
+    counts = np.empty(len(a), dtype=np.int64)
+    for rows, c in zip(leaves, _map(leaf, leaves, threads)):
+        counts[order[rows]] = c
+    return counts
+
+
+def _prefix_length(s: np.ndarray, guess: np.ndarray, inside: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Per query, how many entries of sorted ``s`` pass ``inside`` (true on a prefix of ``s``, then false).
+
+    ``guess`` is a ``searchsorted`` position that one rounded addition may have put a value or two off;
+    each step moves past one distinct value.
+    """
+    p, last = guess, len(s) - 1
+    while True:
+        after, before = s[np.minimum(p, last)], s[np.maximum(p - 1, 0)]
+        grow, shrink = (p <= last) & inside(after), (p > 0) & ~inside(before)
+        if not (grow.any() or shrink.any()):
+            return p
+        p = np.where(grow, np.searchsorted(s, after, "right"), p)
+        p = np.where(shrink, np.searchsorted(s, before, "left"), p)
+
+
+def _counts_1d(a: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    """Points strictly within ``eps`` of each point on a line: the ends of an interval of the sorted values."""
+    s = np.sort(a)
+    below_top = _prefix_length(s, np.searchsorted(s, a + eps), lambda v: v - a < eps)
+    below_bottom = _prefix_length(s, np.searchsorted(s, a - eps, "right"), lambda v: ~(a - v < eps))
+    return below_top - below_bottom - 1
+
+
+def _marginal_counts(a: np.ndarray, eps: np.ndarray, threads: int) -> np.ndarray:
+    return _counts_1d(a[:, 0], eps) if a.shape[1] == 1 else _counts_by_leaves(a, eps, threads)
 
 
 def ksg_mi(x: ArrayLike, z: ArrayLike, k: int = 3, workers: int = 1) -> float:
-    """KSG estimate of :math:`I(X;Z)` in nats from paired samples (rows), with k-d trees.
+    """KSG estimate of :math:`I(X;Z)` in nats from paired samples (rows), exact and vectorised.
 
-    ``x`` ``(n, d_x)`` and ``z`` ``(n, d_z)``; 1-D inputs are one column. ``workers`` threads answer the
-    tree queries (``-1``: all cores). No noise is added: ties are counted as the definition says.
+    ``x`` ``(n, d_x)`` and ``z`` ``(n, d_z)``; 1-D inputs are one column. ``workers`` threads share the
+    work (``-1``: all cores). No noise is added: ties are counted as the definition says, and more than
+    ``k`` identical samples (a zero radius) raise ``ValueError``.
     """
     x, z = _as_numpy_pair(x, z, k)
-    xz = np.hstack([x, z])
-    eps = _tree(xz).query(xz, k=k + 1, p=np.inf, workers=workers)[0][:, k]
-    radius = np.nextafter(eps, 0)  # "strictly closer than eps"
-    nx, nz = (_tree(a).query_ball_point(a, radius, p=np.inf, return_length=True, workers=workers) - 1 for a in (x, z))
+    threads = _threads(workers)
+    if x.shape[1] + z.shape[1] >= BLOCKED_FROM_DIM:
+        nx, nz = _blocked(x, z, k, threads)
+    else:
+        xz = np.hstack([x, z])
+        eps = cKDTree(xz, leafsize=16).query(xz, k=k + 1, p=np.inf, workers=threads)[0][:, k]
+        nx, nz = (_marginal_counts(a, _positive(eps, k), threads) for a in (x, z))
     return _ksg(len(x), k, nx, nz)
 
 

@@ -23,6 +23,8 @@ X, Z = m.sample_correlated_gaussians(100, 1, 0.5, seed=0)
         (lambda: m.ksg_mi(X[:0], Z[:0]), ValueError, "empty"),
         (lambda: m.ksg_mi(X[:3], Z[:3], k=3), ValueError, "k=3 neighbours need more than k samples"),
         (lambda: m.ksg_mi(X, Z, k=0), ValueError, "k must be a positive integer"),
+        (lambda: m.ksg_mi(X, Z, workers=0), ValueError, "workers must be a positive integer"),
+        (lambda: m.ksg_mi(np.repeat(X[:25], 4, 0), np.repeat(Z[:25], 4, 0)), ValueError, "identical samples"),
         (lambda: m.gaussian_mi(1.0), ValueError, "rho"),
         (lambda: m.gaussian_mi(0.5, dim=0), ValueError, "dim"),
         (lambda: m.sample_correlated_gaussians(10, 1, -1.0), ValueError, "rho"),
