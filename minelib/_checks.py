@@ -46,6 +46,13 @@ def to_numpy(a: ArrayLike) -> np.ndarray:
     return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
 
 
+def to_tensor(a: ArrayLike) -> torch.Tensor:
+    """A tensor view or copy of an array or tensor (a read-only numpy array is copied: torch cannot view it)."""
+    if isinstance(a, np.ndarray) and not a.flags.writeable:
+        a = a.copy()
+    return torch.as_tensor(a)
+
+
 def same_rows(x: ArrayLike, z: ArrayLike, names: tuple[str, str] = ("x", "z")) -> int:
     """Check that ``x`` and ``z`` hold the same number of samples (and ensemble members) and return it."""
     if x.shape[:-1] != z.shape[:-1]:

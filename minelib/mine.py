@@ -18,7 +18,16 @@ import torch
 from torch import nn
 from tqdm.auto import trange
 
-from minelib._checks import ArrayLike, as_samples, choice, in_open_interval, per_model, positive_int, same_rows
+from minelib._checks import (
+    ArrayLike,
+    as_samples,
+    choice,
+    in_open_interval,
+    per_model,
+    positive_int,
+    same_rows,
+    to_tensor,
+)
 from minelib.bounds import log_mean_exp
 from minelib.ema import ema_log_mean_exp, update_log_ema
 from minelib.nets import StatisticsNetwork
@@ -108,7 +117,7 @@ class MINE(nn.Module):
             if a.ndim == 3 and a.shape[0] != self.n_models:
                 raise ValueError(f"{name} has {a.shape[0]} ensemble members, the estimator has {self.n_models}")
         dtype = self.T.weights[0].dtype
-        x, z = (torch.as_tensor(a).to(self.device, dtype) for a in (x, z))
+        x, z = (to_tensor(a).to(self.device, dtype) for a in (x, z))
         return tuple(a.expand(self.n_models, *a.shape[-2:]) for a in (x, z))
 
     # ------------------------------------------------------------ objective

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -93,3 +95,13 @@ def test_estimate_many_trains_one_ensemble_and_orders_results():
     assert out["mine-f"][1] < truth[1] + 0.05
     with pytest.raises(ValueError, match="same shapes"):
         m.estimate_many([pairs[0], (pairs[1][0][:100], pairs[1][1][:100])])
+
+
+def test_read_only_arrays_are_accepted_without_warnings():
+    # np.broadcast_to gives a read-only view, which torch cannot share: it must be copied, silently.
+    x, z = m.sample_correlated_gaussians(400, 1, 0.5, seed=3)
+    x_ro, z_ro = np.broadcast_to(x, x.shape), np.broadcast_to(z, z.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = m.MINE(1, 1, seed=0, device="cpu").fit(x_ro, z_ro, steps=50, batch_size=64).estimate_
+    assert a == m.MINE(1, 1, seed=0, device="cpu").fit(x, z, steps=50, batch_size=64).estimate_
