@@ -68,7 +68,8 @@ def _ksg(n: int, k: int, nx: np.ndarray, nz: np.ndarray) -> float:
 
 def _strictly_within(distances: np.ndarray, eps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Per row, the number of other points closer than ``eps`` (the row's own point sits at distance 0)."""
-    return np.count_nonzero(np.less(distances, eps[:, None], out=out), axis=1) - 1
+    closer = np.less(distances, eps[:, None], out=out).view(np.uint8)  # summing bytes beats count_nonzero
+    return np.add.reduce(closer, axis=1, dtype=np.int32) - 1
 
 
 def _positive(eps: np.ndarray, k: int) -> np.ndarray:
