@@ -21,10 +21,15 @@ $(VENDOR)/.installed: Makefile
 	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/npm
 	cd $(VENDOR)/npm && npm pack --silent $(NPM_PACKAGES) >/dev/null
 	tar -xzf $(VENDOR)/npm/mathjax-*.tgz -C $(VENDOR)/npm && mv $(VENDOR)/npm/package/es5 $(VENDOR)/mathjax
+	mv $(VENDOR)/npm/package/LICENSE $(VENDOR)/mathjax/LICENSE
+	# Of MathJax's combined bundles the book loads tex-chtml.js only; the components it fetches on demand stay.
+	cd $(VENDOR)/mathjax && rm -f mml-*.js tex-mml-*.js tex-svg*.js tex-chtml-full*.js node-main.js latest.js
 	rm -rf $(VENDOR)/npm/package && tar -xzf $(VENDOR)/npm/requirejs-*.tgz -C $(VENDOR)/npm
 	mv $(VENDOR)/npm/package/require.js $(VENDOR)/require.js
 	rm -rf $(VENDOR)/npm/package && tar -xzf $(VENDOR)/npm/jupyter-widgets-html-manager-*.tgz -C $(VENDOR)/npm
 	mv $(VENDOR)/npm/package/dist $(VENDOR)/html-manager
+	# The book loads embed-amd.js (and the fonts it references); the other builds and the source map are unused.
+	rm -f $(VENDOR)/html-manager/embed.js $(VENDOR)/html-manager/embed.js.map $(VENDOR)/html-manager/libembed-amd.js
 	rm -rf $(VENDOR)/npm
 	touch $@
 
