@@ -17,7 +17,7 @@ distance is provably too large. Which search is fastest depends on the dimension
   come from one sort in 1-D, otherwise from leaves of a median split, each compared with the points
   inside its bounding box widened by its largest radius;
 * from ``BLOCKED_FROM_DIM`` on, trees prune almost nothing (a radius spans most of every axis), and all
-  pairwise distances, 64 rows at a time, give :math:`\epsilon_i` and both counts in one pass.
+  pairwise distances, in blocks of up to 64 rows, give :math:`\epsilon_i` and both counts in one pass.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from scipy.special import digamma
 from minelib._checks import ArrayLike, as_samples, positive_int, same_rows, to_numpy
 
 BLOCKED_FROM_DIM = 16  # joint dimension from which all pairwise distances beat a k-d tree (bench/ksg.py)
-_ROWS = 64  # rows per block of pairwise distances
+_ROWS = 64  # rows per block of pairwise distances (fewer above 32,768 samples: a block holds at most 2**21)
 _LEAF = 128  # points per leaf when counting in a marginal space
 _RADIUS_WEIGHT = 8.0  # leaves also split on the radius, so a leaf's points share similar radii
 
@@ -81,13 +81,14 @@ def _positive(eps: np.ndarray, k: int) -> np.ndarray:
 def _blocked(x: np.ndarray, z: np.ndarray, k: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
     """:math:`n_x, n_z` from all pairwise distances, one block of rows at a time."""
     n = len(x)
+    block = max(1, min(_ROWS, 2**21 // n))
     nx, nz = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
 
     def work(starts: range) -> None:
         # Buffers reused across blocks: fresh multi-megabyte arrays would cost a page fault per 4 KiB.
-        dx, dz, d, below = np.empty((_ROWS, n)), np.empty((_ROWS, n)), np.empty((_ROWS, n)), np.empty((_ROWS, n), bool)
+        dx, dz, d, below = np.empty((block, n)), np.empty((block, n)), np.empty((block, n)), np.empty((block, n), bool)
         for start in starts:
-            rows = slice(start, min(start + _ROWS, n))
+            rows = slice(start, min(start + block, n))
             r = rows.stop - start
             cdist(x[rows], x, "chebyshev", out=dx[:r])
             cdist(z[rows], z, "chebyshev", out=dz[:r])
@@ -96,7 +97,7 @@ def _blocked(x: np.ndarray, z: np.ndarray, k: int, threads: int) -> tuple[np.nda
             eps = _positive(d[:r, k].copy(), k)  # column 0: the point itself
             nx[rows], nz[rows] = _strictly_within(dx[:r], eps, below[:r]), _strictly_within(dz[:r], eps, below[:r])
 
-    starts = range(0, n, _ROWS)
+    starts = range(0, n, block)
     _map(work, [starts[i::threads] for i in range(threads)], threads)
     return nx, nz
 

@@ -12,9 +12,11 @@ def test_ksg_matches_bruteforce_reference(dims, k, workers):
     assert m.ksg_mi(x, z, k=k, workers=workers) == pytest.approx(m.ksg_mi_bruteforce(x, z, k=k), abs=1e-9)
 
 
-@pytest.mark.parametrize(("dims", "workers"), [((8, 8), 1), ((14, 3), 2)])
-def test_ksg_matches_bruteforce_with_all_pairs(dims, workers):
-    # From BLOCKED_FROM_DIM joint dimensions on: blocks of pairwise distances (n not a multiple of a block).
+@pytest.mark.parametrize(("dims", "workers", "rows"), [((8, 8), 1, 64), ((14, 3), 2, 64), ((8, 9), 2, 5)])
+def test_ksg_matches_bruteforce_with_all_pairs(dims, workers, rows, monkeypatch):
+    # From BLOCKED_FROM_DIM joint dimensions on: blocks of pairwise distances (n not a multiple of a block;
+    # 5-row blocks stand in for the smaller blocks used above 32,768 samples).
+    monkeypatch.setattr(m.ksg, "_ROWS", rows)
     assert sum(dims) >= m.ksg.BLOCKED_FROM_DIM
     x, z = m.sample_correlated_gaussians(517, max(dims), 0.6, seed=7)
     x, z = x[:, : dims[0]], z[:, : dims[1]]
