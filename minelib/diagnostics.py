@@ -61,6 +61,12 @@ def log_term_gradient_bias(
     n_pool = x.shape[0]
     if n_batches % n_groups:
         raise ValueError(f"n_batches={n_batches} must be a multiple of n_groups={n_groups}")
+
+    def critic(idx: torch.Tensor) -> torch.Tensor:  # T on the pool rows idx, shaped like idx
+        return net(x[idx].reshape(-1, x.shape[1]), z_marginal[idx].reshape(-1, z_marginal.shape[1]))[0].reshape(
+            idx.shape
+        )
+
     full = _flat_grad(net, log_mean_exp(net(x, z_marginal)[0]))
     direction = full / full.norm()
     gen = torch.Generator(x.device).manual_seed(seed)
@@ -69,11 +75,7 @@ def log_term_gradient_bias(
     log_ma = None
     if rule == "ema":  # the moving average as training sees it: updated with each batch before it is used
         with torch.no_grad():
-            lme = log_mean_exp(
-                net(x[idx].reshape(-1, x.shape[1]), z_marginal[idx].reshape(-1, z_marginal.shape[1]))[0].reshape(
-                    idx.shape
-                )
-            )
+            lme = log_mean_exp(critic(idx))
         history = []
         for value in lme:
             log_ma = update_log_ema(log_ma, value, ema_rate)
@@ -82,9 +84,7 @@ def log_term_gradient_bias(
         idx = idx[burn_in:]
     projections = []
     for g_idx, g_ma in zip(idx.chunk(n_groups), log_ma.chunk(n_groups) if log_ma is not None else [None] * n_groups):
-        t = net(x[g_idx].reshape(-1, x.shape[1]), z_marginal[g_idx].reshape(-1, z_marginal.shape[1]))[0].reshape(
-            g_idx.shape
-        )
+        t = critic(g_idx)
         value = ema_log_mean_exp(t, g_ma) if rule == "ema" else log_mean_exp(t)
         mean_grad = _flat_grad(net, value.mean())
         projections.append(float((mean_grad - full) @ direction / full.norm()))

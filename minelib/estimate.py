@@ -80,11 +80,10 @@ def estimate_many(
             raise ValueError(
                 f"all data sets must have the same shapes, got {tuple(x.shape)} and {tuple(checked[0][0].shape)}"
             )
-    ksg_options = {k: options.pop(k) for k in ("k", "workers") if k in options}
+    ksg_options, init, fit = _split_options(options, ksg_mi, MINE.__init__, MINE.fit)
     results = {m: np.array([ksg_mi(x, z, **ksg_options) for x, z in checked]) for m in methods if m == "ksg"}
     neural = [m for m in methods if m != "ksg"]
     if neural:
-        init, fit = _split_options(options, MINE.__init__, MINE.fit)
         x = np.stack([to_numpy(x) for x, _ in checked] * len(neural))
         z = np.stack([to_numpy(z) for _, z in checked] * len(neural))
         kinds = [METHODS[m] for m in neural for _ in checked]

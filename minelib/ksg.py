@@ -188,8 +188,8 @@ def ksg_mi(x: ArrayLike, z: ArrayLike, k: int = 3, workers: int = 1) -> float:
         nx, nz = _blocked(x, z, k, threads)
     else:
         xz = np.hstack([x, z])
-        eps = cKDTree(xz, leafsize=16).query(xz, k=k + 1, p=np.inf, workers=threads)[0][:, k]
-        nx, nz = (_marginal_counts(a, _positive(eps, k), threads) for a in (x, z))
+        eps = _positive(cKDTree(xz, leafsize=16).query(xz, k=k + 1, p=np.inf, workers=threads)[0][:, k], k)
+        nx, nz = (_marginal_counts(a, eps, threads) for a in (x, z))
     return _ksg(len(x), k, nx, nz)
 
 

@@ -52,15 +52,19 @@ class Setup:
         from minelib import __version__
 
         return (
-            f"minelib {__version__} | budget {self.budget} | device {self.device.type} ({_device_name(self.device)}) | "
+            f"minelib {__version__} | budget {self.budget} | device {_where(self.device)} | "
             f"torch {torch.__version__}, {torch.get_num_threads()} CPU thread(s) | seed {self.seed}"
         )
 
     def report(self) -> None:
         """Print how long the notebook has run, and where: the last line of every chapter."""
         minutes, seconds = divmod(time.perf_counter() - self.started, 60)
-        where = f"{self.device.type} ({_device_name(self.device)})"
-        print(f"This chapter ran in {int(minutes)} min {seconds:.0f} s on {where}, budget {self.budget}.")
+        print(f"This chapter ran in {int(minutes)} min {seconds:.0f} s on {_where(self.device)}, budget {self.budget}.")
+
+
+def _where(device: torch.device) -> str:
+    """The device as the stamp and the report print it, e.g. ``cpu (AMD EPYC, 2 cores)``."""
+    return f"{device.type} ({_device_name(device)})"
 
 
 def _device_name(device: torch.device) -> str:
