@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
 import platform
 import random
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -32,11 +35,53 @@ def size(full: T, smoke: T) -> T:
 
 
 def results_path(name: str) -> Path:
-    """Where a chapter writes its numbers: ``results/<name>`` at the full budget, and a temporary folder at
-    the smoke budget, so that test runs never overwrite the stored full-size results."""
-    folder = Path("results") if budget() == "full" else Path(tempfile.mkdtemp(prefix="mine-smoke-"))
-    folder.mkdir(exist_ok=True)
+    """Where a chapter writes the results file ``name``.
+
+    * ``MINE_RESULTS_DIR`` set (``book/regenerate.py`` sets it): that staging folder; the regenerator
+      moves its files into ``results/`` only after the whole chapter ran and its checks passed;
+    * budget ``full`` otherwise (a reader running the chapter): ``results/<name>`` next to the notebook;
+    * budget ``smoke``: one temporary folder per process, removed when the process exits, so test runs
+      never overwrite the stored full-size results.
+    """
+    if not name or Path(name).name != name:
+        raise ValueError(f"name must be a plain file name, got {name!r}")
+    staging = os.environ.get("MINE_RESULTS_DIR")
+    if staging:
+        folder = Path(staging)
+    elif budget() == "full":
+        folder = Path("results")
+    else:
+        folder = _smoke_folder()
+    folder.mkdir(parents=True, exist_ok=True)
     return folder / name
+
+
+_SMOKE: list[Path] = []
+
+
+def _smoke_folder() -> Path:
+    if not _SMOKE:
+        _SMOKE.append(Path(tempfile.mkdtemp(prefix="mine-smoke-")))
+        atexit.register(shutil.rmtree, _SMOKE[0], ignore_errors=True)
+    return _SMOKE[0]
+
+
+def save_results(name: str, records) -> Path:
+    """Write ``records`` as JSON to :func:`results_path` ``(name)`` atomically (a temporary file, then
+    ``os.replace``): a crash or a full disk never leaves a half-written file. Returns the path."""
+    path = results_path(name)
+    text = json.dumps(records, indent=1, allow_nan=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 @dataclass(frozen=True)
