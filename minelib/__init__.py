@@ -2,14 +2,22 @@
 
 Layers, each importing only from those above it in this list:
 
-1. ground truth and maths: ``minelib.data``, ``minelib.information``, ``minelib.bounds``,
-   ``minelib.ksg``, ``minelib.ema``;
+1. ground truth, maths and data handling: ``minelib.data``, ``minelib.information``, ``minelib.bounds``,
+   ``minelib.preprocess``, ``minelib.ksg``, ``minelib.ema``;
 2. networks and the trainer: ``minelib.nets``, ``minelib.mine``, ``minelib.estimate``;
 3. notebook helpers: ``minelib.book`` (size profile, set-up, plots, sliders).
 """
 
+from minelib._checks import MINEWarning
 from minelib.bounds import dv_bound, f_bound, log_mean_exp
-from minelib.data import gaussian_mi, nonlinear_mi, sample_correlated_gaussians, sample_nonlinear
+from minelib.data import (
+    gaussian_mi,
+    nonlinear_mi,
+    sample_correlated_gaussians,
+    sample_nonlinear,
+    sample_student_t,
+    student_t_mi,
+)
 from minelib.ema import ema_log_mean_exp, ema_log_mean_exp_surrogate, update_log_ema
 from minelib.estimate import MIResult, estimate_many, estimate_mi
 from minelib.information import entropy, gibbs, kl_divergence, mutual_information, product_of_marginals
@@ -21,6 +29,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MINE",
+    "MINEWarning",
     "MIResult",
     "StatisticsNetwork",
     "dv_bound",
@@ -41,5 +50,7 @@ __all__ = [
     "product_of_marginals",
     "sample_correlated_gaussians",
     "sample_nonlinear",
+    "sample_student_t",
+    "student_t_mi",
     "update_log_ema",
 ]

@@ -1,56 +1,76 @@
 """Input validation shared by every public function.
 
 Each check raises a ``TypeError`` or ``ValueError`` that names the offending argument, and runs before
-any computation, so a bad call fails fast and says why.
+any computation, so a bad call fails fast and says why. Samples are accepted as numpy arrays, lists,
+pandas Series/DataFrames and torch tensors (detached and copied to the CPU); they come back as a
+``float64`` numpy array with samples in rows, which the estimators then preprocess and cast.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
+
+class MINEWarning(UserWarning):
+    """An estimate that should not be trusted as it stands: the message says why and what to do."""
+
+
 ArrayLike = np.ndarray | torch.Tensor
+_TORCH_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+_TORCH_INTS = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 
 
-def as_samples(name: str, a: ArrayLike, *, max_ndim: int = 2) -> ArrayLike:
-    """Return ``a`` as a float array of samples with rows as samples (1-D becomes one column).
+def _torch_to_numpy(name: str, a: torch.Tensor) -> np.ndarray:
+    if a.device.type == "meta":
+        raise ValueError(f"{name} is a 'meta' tensor: it has a shape but no values to estimate MI from")
+    if a.layout != torch.strided:
+        raise TypeError(f"{name} must be a dense tensor, got layout {a.layout}; call .to_dense() first")
+    if a.dtype not in _TORCH_FLOATS + _TORCH_INTS:
+        raise TypeError(f"{name} must hold real numbers (float or integer dtype), got dtype {a.dtype}")
+    return a.detach().to("cpu", torch.float64).numpy()
+
+
+def _to_numpy_float64(name: str, a) -> np.ndarray:
+    if isinstance(a, torch.Tensor):
+        return _torch_to_numpy(name, a)
+    if hasattr(a, "to_numpy") and type(a).__module__.startswith("pandas"):
+        a = a.to_numpy()
+        if a.dtype == object:
+            raise TypeError(f"{name}: the pandas object holds non-numeric columns; select numeric columns first")
+    elif isinstance(a, list | tuple):
+        try:
+            a = np.asarray(a)
+        except ValueError as e:
+            raise ValueError(f"{name}: the nested lists are ragged ({e})") from None
+    elif not isinstance(a, np.ndarray):
+        raise TypeError(
+            f"{name} must be a numpy array, a torch tensor, a pandas Series/DataFrame or a list, got {type(a).__name__}"
+        )
+    if a.dtype.kind not in "iuf" or a.dtype.itemsize > 8:
+        raise TypeError(f"{name} must hold real numbers (float64 at most), got dtype {a.dtype}")
+    return np.array(a, dtype=np.float64, copy=True)
+
+
+def as_samples(name: str, a, *, max_ndim: int = 2) -> np.ndarray:
+    """Return ``a`` as a ``float64`` numpy array of samples in rows (1-D becomes one column), checked finite.
 
     ``max_ndim = 3`` also admits an ensemble axis in front: ``(n_models, n, dim)``.
     """
-    if not isinstance(a, np.ndarray | torch.Tensor):
-        raise TypeError(f"{name} must be a numpy array or a torch tensor, got {type(a).__name__}")
-    is_numeric = (
-        a.dtype.is_floating_point or (not a.dtype.is_complex and a.dtype != torch.bool)
-        if isinstance(a, torch.Tensor)
-        else a.dtype.kind in "iuf"
-    )
-    if not is_numeric:
-        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    a = _to_numpy_float64(name, a)
     if a.ndim == 1:
         a = a[:, None]
     if a.ndim < 2 or a.ndim > max_ndim:
         raise ValueError(f"{name} must be 1-D or {max_ndim}-D at most (samples in rows), got shape {tuple(a.shape)}")
     if a.shape[-2] == 0 or a.shape[-1] == 0:
         raise ValueError(f"{name} is empty: shape {tuple(a.shape)}")
-    finite = torch.isfinite(a).all() if isinstance(a, torch.Tensor) else np.isfinite(a).all()
-    if not finite:
+    if not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return a
-
-
-def to_numpy(a: ArrayLike) -> np.ndarray:
-    """A numpy view or copy of an array or tensor (tensors are moved to the CPU)."""
-    return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
-
-
-def to_tensor(a: ArrayLike) -> torch.Tensor:
-    """A tensor view or copy of an array or tensor (a read-only numpy array is copied: torch cannot view it)."""
-    if isinstance(a, np.ndarray) and not a.flags.writeable:
-        a = a.copy()
-    return torch.as_tensor(a)
 
 
 def same_rows(x: ArrayLike, z: ArrayLike, names: tuple[str, str] = ("x", "z")) -> int:
@@ -64,21 +84,37 @@ def same_rows(x: ArrayLike, z: ArrayLike, names: tuple[str, str] = ("x", "z")) -
 
 
 def positive_int(name: str, v: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int | np.integer) or v <= 0:
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v <= 0:
         raise ValueError(f"{name} must be a positive integer, got {v!r}")
     return int(v)
 
 
+def seed_value(name: str, v: int | None) -> int | None:
+    """A seed: ``None`` (fresh randomness) or an integer in ``[0, 2**63)``."""
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not 0 <= v < 2**63:
+        raise ValueError(f"{name} must be None or an integer in [0, 2**63), got {v!r}")
+    return int(v)
+
+
 def in_open_interval(name: str, v: float, lo: float, hi: float) -> float:
-    if not isinstance(v, int | float | np.floating | np.integer) or not (lo < v < hi) or math.isnan(v):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or math.isnan(v) or not (lo < v < hi):
         raise ValueError(f"{name} must lie strictly between {lo} and {hi}, got {v!r}")
     return float(v)
 
 
 def choice(name: str, v: str, allowed: Sequence[str]) -> str:
-    if v not in allowed:
+    if not isinstance(v, str) or v not in allowed:
         raise ValueError(f"unknown {name} {v!r}; choose one of {', '.join(map(repr, allowed))}")
     return v
+
+
+def widths(name: str, v: Sequence[int]) -> tuple[int, ...]:
+    """Hidden-layer widths: a sequence of positive integers, e.g. ``(64, 64)``."""
+    if isinstance(v, str) or not isinstance(v, Sequence):
+        raise ValueError(f"{name} must be a sequence of layer widths such as (64, 64), got {v!r}")
+    return tuple(positive_int(f"{name} width", h) for h in v)
 
 
 def per_model(name: str, v: str | Sequence[str], allowed: Sequence[str], n_models: int) -> list[str]:

@@ -24,16 +24,36 @@ def _as_tensor(t) -> torch.Tensor:
     return torch.as_tensor(t)
 
 
+def _weights(name: str, w: Weights, t: torch.Tensor, dim: int) -> torch.Tensor | None:
+    """Probability weights along ``dim``: non-negative, finite, summing to 1, broadcastable to ``t``."""
+    if w is None:
+        return None
+    w = torch.as_tensor(w, dtype=t.dtype, device=t.device)
+    if not torch.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"{name} must hold finite, non-negative probability weights")
+    try:
+        total = torch.broadcast_to(w, t.shape).sum(dim)
+    except RuntimeError:
+        raise ValueError(
+            f"{name} of shape {tuple(w.shape)} does not match critic values of shape {tuple(t.shape)}"
+        ) from None
+    if not torch.allclose(total, torch.ones_like(total), atol=1e-6):
+        raise ValueError(f"{name} must sum to 1 along dim={dim}")
+    return w
+
+
 def log_mean_exp(t: torch.Tensor, weights: Weights = None, dim: int = -1) -> torch.Tensor:
     r""":math:`\log \frac{1}{n}\sum_i e^{t_i}` (or :math:`\log\sum_i q_i e^{t_i}`) without overflow, via logsumexp."""
     t = _as_tensor(t)
+    weights = _weights("weights", weights, t, dim)
     if weights is None:
         return torch.logsumexp(t, dim) - math.log(t.shape[dim])
-    return torch.logsumexp(t + torch.log(torch.as_tensor(weights, dtype=t.dtype)), dim)
+    return torch.logsumexp(t + torch.log(weights), dim)
 
 
 def _mean(t: torch.Tensor, weights: Weights, dim: int) -> torch.Tensor:
-    return t.mean(dim) if weights is None else (t * torch.as_tensor(weights, dtype=t.dtype)).sum(dim)
+    weights = _weights("p", weights, t, dim)
+    return t.mean(dim) if weights is None else (t * weights).sum(dim)
 
 
 def dv_bound(t_joint, t_marginal, *, p: Weights = None, q: Weights = None, dim: int = -1) -> torch.Tensor:
@@ -53,4 +73,7 @@ def f_bound(t_joint, t_marginal, *, p: Weights = None, q: Weights = None, dim: i
     Same arguments as :func:`dv_bound`.
     """
     t_joint, t_marginal = _as_tensor(t_joint), _as_tensor(t_marginal)
-    return _mean(t_joint, p, dim) - _mean(torch.exp(t_marginal - 1), q, dim)
+    q = _weights("q", q, t_marginal, dim)
+    return _mean(t_joint, p, dim) - (
+        torch.exp(t_marginal - 1).mean(dim) if q is None else (torch.exp(t_marginal - 1) * q).sum(dim)
+    )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from minelib._checks import choice, in_open_interval, positive_int
+from minelib._checks import choice, in_open_interval, positive_int, seed_value
 from minelib.bounds import log_mean_exp
 from minelib.ema import ema_log_mean_exp, update_log_ema
 from minelib.nets import StatisticsNetwork
@@ -58,6 +58,16 @@ def log_term_gradient_bias(
     )
     choice("rule", rule, ["biased", "ema"])
     in_open_interval("ema_rate", ema_rate, 0.0, 1.0)
+    seed_value("seed", seed)
+    if n_groups < 2:
+        raise ValueError(f"n_groups must be at least 2 (the standard error needs two groups), got {n_groups}")
+    for name, a in (("x", x), ("z_marginal", z_marginal)):
+        if not isinstance(a, torch.Tensor) or a.ndim != 2 or not a.dtype.is_floating_point:
+            raise TypeError(f"{name} must be a 2-D floating-point torch tensor (samples in rows)")
+    if x.shape[0] != z_marginal.shape[0]:
+        raise ValueError(
+            f"x and z_marginal must have the same number of samples, got {x.shape[0]} and {z_marginal.shape[0]}"
+        )
     n_pool = x.shape[0]
     if n_batches % n_groups:
         raise ValueError(f"n_batches={n_batches} must be a multiple of n_groups={n_groups}")

@@ -6,9 +6,14 @@ The gradient of the DV bound on a minibatch :math:`B` is
           - \frac{\mathbb{E}_B[\nabla_\theta T_\theta\, e^{T_\theta}]}{\mathbb{E}_B[e^{T_\theta}]}.
 
 The ratio of two minibatch means is a biased estimate of the ratio of the expectations (Jensen). MINE
-replaces the denominator by an exponential moving average :math:`\bar m_t` over past batches, which
-makes the second term an unbiased estimate of :math:`\mathbb{E}[\nabla T e^T] / \bar m_t`. The average
-is kept in log space so that it cannot overflow when :math:`T` grows large (high MI).
+replaces the denominator by an exponential moving average
+:math:`\bar m_t = (1-\alpha)\bar m_{t-1} + \alpha\,\hat{\mathbb{E}}_{B_t}[e^{T}]` of the batch means, the
+current batch included with weight :math:`\alpha`. The second term is then the batch mean of
+:math:`\nabla T e^T` (unbiased for :math:`\mathbb{E}[\nabla T e^T]`) divided by :math:`\bar m_t`, which
+depends on the current batch only through the small weight :math:`\alpha`: the remaining bias is of order
+:math:`\alpha` and vanishes as the learning rate (hence the drift of :math:`T` across the averaged batches)
+and :math:`\alpha` become small. The average is kept in log space so that it cannot overflow when :math:`T`
+grows large (high MI).
 """
 
 from __future__ import annotations
@@ -17,11 +22,19 @@ import math
 
 import torch
 
+from minelib._checks import in_open_interval
 from minelib.bounds import log_mean_exp
 
 
 def update_log_ema(log_ma: torch.Tensor | None, log_value: torch.Tensor, rate: float) -> torch.Tensor:
-    r""":math:`\bar m \leftarrow (1-\alpha)\bar m + \alpha\, m`, in log space; starts at the first value."""
+    r""":math:`\bar m \leftarrow (1-\alpha)\bar m + \alpha\, m`, in log space; starts at the first value.
+
+    ``log_ma``: :math:`\log\bar m` (or ``None`` before the first batch); ``log_value``: :math:`\log m`;
+    ``rate``: :math:`\alpha`, strictly between 0 and 1.
+    """
+    in_open_interval("rate", rate, 0.0, 1.0)
+    if not isinstance(log_value, torch.Tensor):
+        raise TypeError(f"log_value must be a torch tensor, got {type(log_value).__name__}")
     log_value = log_value.detach()
     if log_ma is None:
         return log_value

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from minelib._checks import ArrayLike, as_samples, choice, same_rows, to_numpy
+from minelib._checks import ArrayLike, as_samples, choice, same_rows
 from minelib.ksg import ksg_mi
 from minelib.mine import MINE
 
@@ -28,13 +28,24 @@ class MIResult:
     method: str
     settings: dict = field(default_factory=dict)
     history: dict[str, np.ndarray] = field(default_factory=dict)
+    stderr: float | None = None  #: standard error of a MINE test-split estimate (None for KSG)
+    step: int | None = None  #: the training step whose network gave the estimate (MINE)
 
     def __repr__(self) -> str:
-        return f"MIResult(method={self.method!r}, estimate={self.estimate:.4f} nats)"
+        se = f" ± {self.stderr:.4f}" if self.stderr is not None else ""
+        at = f", step {self.step}" if self.step is not None else ""
+        return f"MIResult(method={self.method!r}, estimate={self.estimate:.4f}{se} nats{at})"
+
+
+# Set by ``method`` (or by the ensemble itself): never options of estimate_mi / estimate_many.
+_FIXED = {"objective", "gradient", "n_models"}
 
 
 def _split_options(options: dict, *targets) -> list[dict]:
-    names = [set(inspect.signature(t).parameters) - {"self", "x", "z", "x_dim", "z_dim"} for t in targets]
+    names = [set(inspect.signature(t).parameters) - {"self", "x", "z", "x_dim", "z_dim"} - _FIXED for t in targets]
+    fixed = _FIXED & set(options)
+    if fixed:
+        raise TypeError(f"{sorted(fixed)} cannot be set here: the method chooses them (e.g. method='mine-f')")
     unknown = set(options) - set().union(*names)
     if unknown:
         raise TypeError(f"unknown option(s) {sorted(unknown)}; allowed: {sorted(set().union(*names))}")
@@ -44,10 +55,20 @@ def _split_options(options: dict, *targets) -> list[dict]:
 def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **options) -> MIResult:
     """Estimate :math:`I(X;Z)` in nats from paired samples.
 
-    ``method``: ``"mine"`` (DV bound, moving-average gradient), ``"mine-biased"`` (DV bound, plain
+    ``x``, ``z``: paired samples in rows: numpy arrays, torch tensors (detached first), pandas objects or
+    lists. ``method``: ``"mine"`` (DV bound, moving-average gradient), ``"mine-biased"`` (DV bound, plain
     minibatch gradient), ``"mine-f"`` (f-divergence bound) or ``"ksg"``. ``options`` go to
     :class:`~minelib.MINE` and :meth:`~minelib.MINE.fit` (e.g. ``steps``, ``batch_size``, ``hidden``,
-    ``seed``) or to :func:`~minelib.ksg_mi` (``k``). MINE estimates are held-out values.
+    ``preprocess``, ``seed``) or to :func:`~minelib.ksg_mi` (``k``, ``preprocess``). MINE estimates are
+    test-split values of the best checkpoint on the validation split.
+
+    Examples
+    --------
+    >>> import minelib as m
+    >>> x, z = m.sample_correlated_gaussians(5000, dim=1, rho=0.9, seed=0)
+    >>> result = m.estimate_mi(x * 1e4, z, method="ksg")  # units do not matter: each variable is standardized
+    >>> round(result.estimate, 1), round(m.gaussian_mi(0.9), 1)
+    (0.8, 0.8)
     """
     choice("method", method, list(METHODS))
     x, z = as_samples("x", x), as_samples("z", z)
@@ -57,7 +78,9 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **options) -> 
         return MIResult(ksg_mi(x, z, **opts), method, opts)
     init, fit = _split_options(options, MINE.__init__, MINE.fit)
     mine = MINE(x.shape[1], z.shape[1], **METHODS[method], **init).fit(x, z, **fit)
-    return MIResult(mine.estimate_, method, {**METHODS[method], **init, **fit}, mine.history)
+    return MIResult(
+        mine.estimate_, method, {**METHODS[method], **init, **fit}, mine.history, mine.stderr_, mine.best_step_
+    )
 
 
 def estimate_many(
@@ -69,6 +92,8 @@ def estimate_many(
     method, an array of estimates in the order of ``pairs``. ``options`` as in :func:`estimate_mi`;
     ``k`` goes to KSG, the rest to :class:`~minelib.MINE` and :meth:`~minelib.MINE.fit`.
     """
+    if isinstance(methods, str):
+        raise TypeError(f"methods must be a list of method names, e.g. [{methods!r}], got the string {methods!r}")
     for method in methods:
         choice("method", method, list(METHODS))
     if not pairs:
@@ -84,8 +109,8 @@ def estimate_many(
     results = {m: np.array([ksg_mi(x, z, **ksg_options) for x, z in checked]) for m in methods if m == "ksg"}
     neural = [m for m in methods if m != "ksg"]
     if neural:
-        x = np.stack([to_numpy(x) for x, _ in checked] * len(neural))
-        z = np.stack([to_numpy(z) for _, z in checked] * len(neural))
+        x = np.stack([x for x, _ in checked] * len(neural))
+        z = np.stack([z for _, z in checked] * len(neural))
         kinds = [METHODS[m] for m in neural for _ in checked]
         mine = MINE(
             x.shape[-1],

@@ -6,8 +6,14 @@ joint space, and :math:`n_x(i)`, :math:`n_z(i)` the numbers of other samples str
 
 .. math:: \hat I_{\mathrm{KSG}} = \psi(k) + \psi(N) - \frac{1}{N}\sum_{i}\big[\psi(n_x(i)+1) + \psi(n_z(i)+1)\big].
 
-Since :math:`n_x, n_z \ge k` near the answer's top end, the estimate can never exceed
+Both counts are at least :math:`k - 1`: the :math:`k`-th neighbour sets :math:`\epsilon_i` in one of the two
+spaces, so the :math:`k - 1` nearer neighbours lie strictly within it there, and in the other space they are
+closer still. Hence :math:`\psi(n_x + 1) + \psi(n_z + 1) \ge 2\psi(k)`, the estimate never exceeds
 :math:`\psi(N) - \psi(k)`, and in high dimension it is biased downwards.
+
+Each variable is standardized first by default (``preprocess``, :mod:`minelib.preprocess`): the max-norm
+mixes coordinates, so without it the estimate depends on the units of each coordinate. KSG assumes
+continuous data; duplicated rows or heavily tied values inflate it, and a warning says how many there are.
 
 Every search below is exact: it finds the same :math:`\epsilon_i`, :math:`n_x(i)`, :math:`n_z(i)` as
 :func:`ksg_mi_bruteforce`, compares the same floating-point distances, and only skips points whose
@@ -23,6 +29,7 @@ distance is provably too large. Which search is fastest depends on the dimension
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -31,7 +38,8 @@ from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 from scipy.special import digamma
 
-from minelib._checks import ArrayLike, as_samples, positive_int, same_rows, to_numpy
+from minelib._checks import ArrayLike, MINEWarning, as_samples, choice, positive_int, same_rows
+from minelib.preprocess import PREPROCESS, preprocess
 
 BLOCKED_FROM_DIM = 16  # joint dimension from which all pairwise distances beat a k-d tree (bench/ksg.py)
 _ROWS = 64  # rows per block of pairwise distances (fewer above 32,768 samples: a block holds at most 2**21)
@@ -39,13 +47,49 @@ _LEAF = 128  # points per leaf when counting in a marginal space
 _RADIUS_WEIGHT = 8.0  # leaves also split on the radius, so a leaf's points share similar radii
 
 
-def _as_numpy_pair(x: ArrayLike, z: ArrayLike, k: int) -> tuple[np.ndarray, np.ndarray]:
+_PAIRS_WARN = 5e10  # pairwise distances (times joint dimension) above which a warning gives the expected cost
+_BRUTE_MEMORY = 2**31  # bytes a brute-force chunk may take
+
+
+def _checked_pair(x: ArrayLike, z: ArrayLike, k: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Validate, preprocess each variable and warn about ties: what every KSG entry point does first."""
+    choice("preprocess", kind, PREPROCESS)
     x, z = as_samples("x", x), as_samples("z", z)
     n = same_rows(x, z)
     positive_int("k", k)
     if k >= n:
         raise ValueError(f"k={k} neighbours need more than k samples, got {n}")
-    return to_numpy(x).astype(np.float64), to_numpy(z).astype(np.float64)
+    _warn_ties(x, z)
+    return preprocess("x", kind, x), preprocess("z", kind, z)
+
+
+def _duplicated(a: np.ndarray) -> int:
+    """How many rows of ``a`` equal another row."""
+    _, inverse, counts = np.unique(a, axis=0, return_inverse=True, return_counts=True)
+    return int((counts[inverse.ravel()] > 1).sum())
+
+
+def _warn_ties(x: np.ndarray, z: np.ndarray) -> None:
+    n = len(x)
+    joint = _duplicated(np.hstack([x, z]))
+    if joint:
+        warnings.warn(
+            f"{joint} of {n} samples duplicate another (x, z) row: KSG assumes continuous data, and each duplicate "
+            "is a neighbour at distance 0, which inflates the estimate. Remove the duplicates, or add noise far "
+            "below the data's resolution if they are an artefact of rounding.",
+            MINEWarning,
+            stacklevel=3,
+        )
+        return
+    for name, a in (("x", x), ("z", z)):
+        tied = _duplicated(a)
+        if tied > 0.01 * n:
+            warnings.warn(
+                f"{tied} of {n} samples share their {name} value with another sample: {name} looks discrete "
+                "or rounded, and KSG's neighbour counts are biased on tied values.",
+                MINEWarning,
+                stacklevel=3,
+            )
 
 
 def _threads(workers: int) -> int:
@@ -175,16 +219,30 @@ def _marginal_counts(a: np.ndarray, eps: np.ndarray, threads: int) -> np.ndarray
     return _counts_1d(a[:, 0], eps) if a.shape[1] == 1 else _counts_by_leaves(a, eps, threads)
 
 
-def ksg_mi(x: ArrayLike, z: ArrayLike, k: int = 3, workers: int = 1) -> float:
+def ksg_mi(x: ArrayLike, z: ArrayLike, k: int = 3, workers: int = 1, preprocess: str = "standardize") -> float:
     """KSG estimate of :math:`I(X;Z)` in nats from paired samples (rows), exact and vectorised.
 
-    ``x`` ``(n, d_x)`` and ``z`` ``(n, d_z)``; 1-D inputs are one column. ``workers`` threads share the
-    work (``-1``: all cores). No noise is added: ties are counted as the definition says, and more than
-    ``k`` identical samples (a zero radius) raise ``ValueError``.
+    ``x`` ``(n, d_x)`` and ``z`` ``(n, d_z)``; 1-D inputs are one column; numpy arrays, torch tensors,
+    pandas objects or lists. ``workers`` threads share the work (``-1``: all cores). ``preprocess``:
+    ``"standardize"`` (each coordinate, the default, as scikit-learn does), ``"copula"`` or ``"none"``.
+    No noise is added: ties are counted as the definition says; duplicated rows give a
+    :class:`~minelib.MINEWarning`, and more than ``k`` identical samples (a zero radius) a ``ValueError``.
+
+    References
+    ----------
+    A. Kraskov, H. Stögbauer, P. Grassberger, "Estimating mutual information", Phys. Rev. E 69, 066138 (2004).
     """
-    x, z = _as_numpy_pair(x, z, k)
     threads = _threads(workers)
-    if x.shape[1] + z.shape[1] >= BLOCKED_FROM_DIM:
+    x, z = _checked_pair(x, z, k, preprocess)
+    n, dim = len(x), x.shape[1] + z.shape[1]
+    if dim >= BLOCKED_FROM_DIM and n * n * dim > _PAIRS_WARN:
+        warnings.warn(
+            f"KSG in {dim} joint dimensions compares all {n:,} x {n:,} pairs ({n * n * dim:.1e} coordinate "
+            f"differences, roughly {n * n * dim / 3e9 / threads / 60:.0f} min here): subsample, or use workers=-1",
+            MINEWarning,
+            stacklevel=2,
+        )
+    if dim >= BLOCKED_FROM_DIM:
         nx, nz = _blocked(x, z, k, threads)
     else:
         xz = np.hstack([x, z])
@@ -193,10 +251,22 @@ def ksg_mi(x: ArrayLike, z: ArrayLike, k: int = 3, workers: int = 1) -> float:
     return _ksg(len(x), k, nx, nz)
 
 
-def ksg_mi_bruteforce(x: ArrayLike, z: ArrayLike, k: int = 3, chunk: int = 256) -> float:
-    """The same estimator from all :math:`O(n^2)` pairwise distances: a slow, obviously correct reference."""
-    x, z = _as_numpy_pair(x, z, k)
+def ksg_mi_bruteforce(
+    x: ArrayLike, z: ArrayLike, k: int = 3, chunk: int = 256, preprocess: str = "standardize"
+) -> float:
+    """The same estimator from all :math:`O(n^2)` pairwise distances: a slow, obviously correct reference.
+
+    ``chunk`` rows are compared with all others at a time; a chunk needing more than 2 GiB is refused.
+    """
+    chunk = positive_int("chunk", chunk)
+    x, z = _checked_pair(x, z, k, preprocess)
     n = len(x)
+    need = 8 * min(chunk, n) * n * (x.shape[1] + z.shape[1] + 3)
+    if need > _BRUTE_MEMORY:
+        raise ValueError(
+            f"chunk={chunk} rows against {n:,} samples would take {need / 2**30:.1f} GiB at once: lower chunk "
+            "(or use ksg_mi, which is exact and uses bounded memory)"
+        )
     nx, nz = np.empty(n), np.empty(n)
     for start in range(0, n, chunk):
         rows = slice(start, start + chunk)

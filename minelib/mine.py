@@ -3,15 +3,25 @@ r"""MINE: Mutual Information Neural Estimation (Belghazi et al., 2018, Algorithm
 .. math:: \widehat{I}(X;Z)_n = \sup_{\theta}\; \mathbb{E}_{P^{(n)}_{XZ}}[T_\theta]
           - \log \mathbb{E}_{P^{(n)}_X \otimes P^{(n)}_Z}[e^{T_\theta}].
 
-Training maximises the bound on minibatches of the *training* split; samples of the product of
-marginals come from shuffling ``z`` along the batch. The reported estimate is the bound evaluated on
-the *held-out* split, so a network that memorises the training pairs is not rewarded (a training-set
-estimate is biased upwards, and positive even at zero MI).
+The pairs are split three ways. Training maximises the bound on minibatches of the *training* split;
+samples of the product of marginals come from shuffling ``z`` along the batch. Every ``eval_every``
+steps the bound is evaluated on the *validation* split, and the network with the best validation value
+is kept (early stopping). The reported estimate is the bound of that network on the *test* split, which
+played no part in training or in choosing the checkpoint: a training-set estimate is biased upwards
+(positive even at zero MI), and so is the best of many validation values.
+
+Before training, each coordinate is preprocessed (:mod:`minelib.preprocess`, fitted on the training
+split, in float64) and only then cast to the training dtype, so the estimate does not depend on the
+data's units. A :class:`~minelib.MINEWarning` says when an estimate should not be trusted: heavy tails
+without the copula, non-finite training values, a collapsing validation curve, or a test estimate below
+zero by more than its noise.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -20,21 +30,25 @@ from tqdm.auto import trange
 
 from minelib._checks import (
     ArrayLike,
+    MINEWarning,
     as_samples,
     choice,
     in_open_interval,
     per_model,
     positive_int,
     same_rows,
-    to_tensor,
+    seed_value,
+    widths,
 )
 from minelib.bounds import log_mean_exp
 from minelib.ema import ema_log_mean_exp, update_log_ema
 from minelib.nets import StatisticsNetwork
+from minelib.preprocess import PREPROCESS, Transform, fit_preprocess, heavy_tailed_columns
 
 OBJECTIVES = ("dv", "f")
 GRADIENTS = ("biased", "ema")
 MARGINALS = ("shuffle", "independent")
+CHECKPOINTS = ("best", "last")
 
 
 def default_device() -> torch.device:
@@ -51,14 +65,32 @@ def _generator(device: torch.device, seed: int | None) -> torch.Generator:
     return gen
 
 
+@dataclass(frozen=True)
+class _Loop:
+    """The settings of one training run (validated by :meth:`MINE.fit`)."""
+
+    steps: int
+    batch_size: int
+    lr: float
+    marginal: str
+    eval_every: int
+    checkpoint: str
+    progress: bool
+
+
 class MINE(nn.Module):
     r"""A MINE estimator: a statistics network, its objective and its gradient rule.
 
     ``objective``: ``"dv"`` (Donsker–Varadhan) or ``"f"`` (MINE-f). ``gradient``: ``"ema"`` (the moving
     average of :math:`\mathbb{E}_B[e^T]` enters the gradient, rate ``ema_rate``) or ``"biased"`` (plain
     minibatch gradient); it only matters for ``"dv"``: the f-bound's minibatch gradient is unbiased.
-    With ``n_models > 1`` the estimator is an ensemble of independent networks trained in one batched
-    pass; ``objective`` and ``gradient`` may then be given per member.
+    ``preprocess``: ``"standardize"`` (default), ``"copula"`` or ``"none"`` (:mod:`minelib.preprocess`),
+    fitted on the training split. With ``n_models > 1`` the estimator is an ensemble of independent
+    networks trained in one batched pass; ``objective`` and ``gradient`` may then be given per member.
+
+    References
+    ----------
+    M. I. Belghazi et al., "Mutual Information Neural Estimation", ICML 2018, Algorithm 1 and §3.2.
     """
 
     def __init__(
@@ -71,6 +103,7 @@ class MINE(nn.Module):
         ema_rate: float = 0.01,
         hidden: Sequence[int] = (128, 128),
         activation: str = "elu",
+        preprocess: str = "standardize",
         n_models: int = 1,
         device: str | torch.device | None = None,
         dtype: torch.dtype = torch.float32,
@@ -81,22 +114,27 @@ class MINE(nn.Module):
         self.objectives = per_model("objective", objective, OBJECTIVES, n_models)
         self.gradients = per_model("gradient", gradient, GRADIENTS, n_models)
         self.ema_rate = in_open_interval("ema_rate", ema_rate, 0.0, 1.0)
+        self.preprocess = choice("preprocess", preprocess, PREPROCESS)
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
-        self.seed = seed
+        self.seed = seed_value("seed", seed)
+        device = _device(device)
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
-            self.T = StatisticsNetwork(x_dim, z_dim, hidden, activation, n_models)
-        self.to(device=torch.device(device) if device is not None else default_device(), dtype=dtype)
+            self.T = StatisticsNetwork(x_dim, z_dim, widths("hidden", hidden), activation, n_models)
+        self.to(device=device, dtype=dtype)
         is_f = [o == "f" for o in self.objectives]
         is_ema = [g == "ema" and o == "dv" for o, g in zip(self.objectives, self.gradients)]
         self._any_f, self._any_ema = any(is_f), any(is_ema)
         self.register_buffer("_is_f", torch.tensor(is_f, device=self.device))
         self.register_buffer("_is_ema", torch.tensor(is_ema, device=self.device))
         self.log_ma: torch.Tensor | None = None
+        self._transforms: tuple[Transform, Transform] | None = None
         self.history: dict[str, np.ndarray] = {}
         self.estimate_: float | np.ndarray | None = None
+        self.stderr_: float | np.ndarray | None = None
+        self.best_step_: int | np.ndarray | None = None
 
     @property
     def device(self) -> torch.device:
@@ -107,8 +145,8 @@ class MINE(nn.Module):
         return self.T.n_models
 
     # ----------------------------------------------------------------- data
-    def _prepare(self, x: ArrayLike, z: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
-        """Validate and return ``(n_models, n, dim)`` tensors on the estimator's device and dtype."""
+    def _check(self, x, z) -> tuple[np.ndarray, np.ndarray]:
+        """Validate; return float64 arrays ``(n, dim)`` or ``(n_models, n, dim)``."""
         x, z = as_samples("x", x, max_ndim=3), as_samples("z", z, max_ndim=3)
         same_rows(x, z)
         for name, a, dim in (("x", x, self.T.x_dim), ("z", z, self.T.z_dim)):
@@ -116,9 +154,17 @@ class MINE(nn.Module):
                 raise ValueError(f"{name} has {a.shape[-1]} columns, the network expects {dim}")
             if a.ndim == 3 and a.shape[0] != self.n_models:
                 raise ValueError(f"{name} has {a.shape[0]} ensemble members, the estimator has {self.n_models}")
-        dtype = self.T.weights[0].dtype
-        x, z = (to_tensor(a).to(self.device, dtype) for a in (x, z))
-        return tuple(a.expand(self.n_models, *a.shape[-2:]) for a in (x, z))
+        return x, z
+
+    def _tensor(self, name: str, a: np.ndarray) -> torch.Tensor:
+        """Preprocessed samples cast to the training dtype and device, ``(n_models, n, dim)``; finite after the cast."""
+        t = torch.as_tensor(a).to(self.device, self.T.weights[0].dtype)
+        if not torch.isfinite(t).all():
+            raise ValueError(
+                f"{name} overflows {t.dtype} after preprocess={self.preprocess!r}: use preprocess='standardize' "
+                "or 'copula', or dtype=torch.float64"
+            )
+        return t.expand(self.n_models, *t.shape[-2:])
 
     # ------------------------------------------------------------ objective
     def _second_term(self, t_marginal: torch.Tensor, training: bool = False) -> torch.Tensor:
@@ -144,6 +190,17 @@ class MINE(nn.Module):
         """The batch bound whose gradient is each member's MINE gradient; advances the moving average."""
         return t_joint.mean(-1) - self._second_term(t_marginal, training=True)
 
+    def _stderr(self, t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
+        r"""Delta-method standard error of :meth:`bound`:
+        :math:`\sqrt{\mathrm{Var}(T_P)/n + \mathrm{Var}(w)/(n\,\bar w^2)}` with :math:`w = e^{T_Q}` (DV), or
+        :math:`\mathrm{Var}(e^{T_Q-1})/n` as the second term (f). The marginal
+        values count as ``n`` (not ``n * n_shuffles``): the shuffles re-use the same points."""
+        n = t_joint.shape[-1]
+        w = torch.exp(t_marginal - t_marginal.max(-1, keepdim=True).values)
+        dv = w.var(-1) / w.mean(-1) ** 2
+        f = torch.exp(torch.where(self._is_f.unsqueeze(-1), t_marginal, torch.zeros_like(t_marginal)) - 1).var(-1)
+        return torch.sqrt((t_joint.var(-1) + torch.where(self._is_f, f, dv)) / n)
+
     def _critic(self, x: torch.Tensor, z: torch.Tensor, chunk: int = 2**16) -> torch.Tensor:
         rows = max(1, chunk // self.n_models)
         return torch.cat([self.T(x[:, i : i + rows], z[:, i : i + rows]) for i in range(0, x.shape[1], rows)], 1)
@@ -151,26 +208,35 @@ class MINE(nn.Module):
     # -------------------------------------------------------------- public
     def estimate(self, x: ArrayLike, z: ArrayLike, *, n_shuffles: int = 10, seed: int | None = 0):
         r"""The bound on the given samples: :math:`\hat{\mathbb{E}}[T]` over the pairs, and the marginal
-        term over ``n_shuffles`` random re-pairings of ``z``. A float, or one value per ensemble member."""
+        term over ``n_shuffles`` random re-pairings of ``z``. A float, or one value per ensemble member.
+
+        The samples are preprocessed as in :meth:`fit` (with the transform fitted on the training split;
+        before any fit, on these samples)."""
         positive_int("n_shuffles", n_shuffles)
-        x, z = self._prepare(x, z)
-        if x.shape[1] < 2:
+        seed = seed_value("seed", seed)
+        x, z = self._check(x, z)
+        if x.shape[-2] < 2:
             raise ValueError("estimate needs at least 2 samples to form shuffled pairs")
-        return self._to_output(self._estimate(x, z, n_shuffles, seed))
+        tx, tz = self._transforms or (fit_preprocess("x", self.preprocess, x), fit_preprocess("z", self.preprocess, z))
+        values, _ = self._estimate(self._tensor("x", tx(x)), self._tensor("z", tz(z)), n_shuffles, seed)
+        return self._to_output(values)
 
     @torch.no_grad()
-    def _estimate(self, x: torch.Tensor, z: torch.Tensor, n_shuffles: int, seed: int | None) -> torch.Tensor:
+    def _estimate(
+        self, x: torch.Tensor, z: torch.Tensor, n_shuffles: int, seed: int | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         gen = _generator(self.device, seed)
         members = torch.arange(self.n_models, device=self.device).unsqueeze(-1)
         shuffled = [
             self._critic(x, z[members, torch.rand(z.shape[:2], generator=gen, device=self.device).argsort(1)])
             for _ in range(n_shuffles)
         ]
-        return self.bound(self._critic(x, z), torch.cat(shuffled, 1))
+        t_joint, t_marginal = self._critic(x, z), torch.cat(shuffled, 1)
+        return self.bound(t_joint, t_marginal), self._stderr(t_joint, t_marginal)
 
     def _to_output(self, values: torch.Tensor):
-        values = values.double().cpu().numpy()
-        return float(values[0]) if self.n_models == 1 else values
+        values = values.double().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+        return values[0].item() if self.n_models == 1 else values
 
     def fit(
         self,
@@ -180,64 +246,178 @@ class MINE(nn.Module):
         steps: int = 2000,
         batch_size: int = 256,
         lr: float = 1e-3,
-        val_fraction: float = 0.2,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.2,
+        checkpoint: str = "best",
         marginal: str = "shuffle",
         eval_every: int = 100,
         n_shuffles: int = 10,
         progress: bool = False,
         seed: int | None = None,
     ) -> MINE:
-        """Train on a random ``1 - val_fraction`` of the pairs; report the bound on the rest.
+        """Train on the pairs left after a random ``val_fraction`` and ``test_fraction`` are set aside.
 
-        ``x``, ``z``: ``(n, dim)`` shared by all members or ``(n_models, n, dim)``. After the call,
-        ``estimate_`` holds the held-out estimate (float, or array per member) and ``history`` the
-        batch bound at every step (``"train"``) and the held-out bound every ``eval_every`` steps
-        (``"val"``, at ``"eval_step"``).
+        ``x``, ``z``: ``(n, dim)`` shared by all members or ``(n_models, n, dim)``; numpy arrays, torch
+        tensors (detached), pandas objects or lists. Every ``eval_every`` steps the bound is evaluated on the
+        validation split; ``checkpoint="best"`` keeps each member's network at its best validation value
+        (``"last"``: the final network). After the call, ``estimate_`` holds the bound of the kept network
+        on the test split (float, or array per member), ``stderr_`` its standard error, ``best_step_`` the
+        step kept, and ``history`` the batch bound at every step (``"train"``) and the validation bound
+        (``"val"``, at ``"eval_step"``). Warns (:class:`~minelib.MINEWarning`) when the estimate should not
+        be trusted.
         """
-        steps, batch_size = positive_int("steps", steps), positive_int("batch_size", batch_size)
-        eval_every, n_shuffles = positive_int("eval_every", eval_every), positive_int("n_shuffles", n_shuffles)
-        in_open_interval("lr", lr, 0.0, np.inf)
+        loop = _Loop(
+            positive_int("steps", steps),
+            positive_int("batch_size", batch_size),
+            in_open_interval("lr", lr, 0.0, np.inf),
+            choice("marginal", marginal, MARGINALS),
+            positive_int("eval_every", eval_every),
+            choice("checkpoint", checkpoint, CHECKPOINTS),
+            bool(progress),
+        )
+        positive_int("n_shuffles", n_shuffles)
         in_open_interval("val_fraction", val_fraction, 0.0, 1.0)
-        choice("marginal", marginal, MARGINALS)
-        x, z = self._prepare(x, z)
-        n = x.shape[1]
-        n_val = int(round(n * val_fraction))
-        if n_val < 2 or n - n_val < batch_size:
+        in_open_interval("test_fraction", test_fraction, 0.0, 1.0)
+        seed = seed_value("seed", seed)
+        if val_fraction + test_fraction >= 1:
+            raise ValueError(f"val_fraction + test_fraction must be below 1, got {val_fraction} + {test_fraction}")
+        x, z = self._check(x, z)
+        n = x.shape[-2]
+        n_val, n_test = int(round(n * val_fraction)), int(round(n * test_fraction))
+        n_train = n - n_val - n_test
+        if min(n_val, n_test) < 2 or n_train < loop.batch_size:
             raise ValueError(
-                f"too few samples: {n} pairs give {n - n_val} for training and {n_val} held out; "
-                f"need batch_size={batch_size} for training and at least 2 held out"
+                f"too few samples: {n} pairs give {n_train} for training, {n_val} for validation and {n_test} "
+                f"for the test; need batch_size={loop.batch_size} for training and at least 2 in each other split"
             )
-        gen = _generator(self.device, seed if seed is not None else None if self.seed is None else self.seed + 1)
-        order = torch.randperm(n, generator=gen, device=self.device)
-        x_tr, z_tr, x_val, z_val = x[:, order[n_val:]], z[:, order[n_val:]], x[:, order[:n_val]], z[:, order[:n_val]]
-        self._train(x_tr, z_tr, x_val, z_val, steps, batch_size, lr, marginal, eval_every, progress, gen)
-        self.estimate_ = self._to_output(self._estimate(x_val, z_val, n_shuffles, seed=0))
+        split_seed = seed if seed is not None else None if self.seed is None else self.seed + 1
+        order = np.random.default_rng(split_seed).permutation(n)
+        splits = {"test": order[:n_test], "val": order[n_test : n_test + n_val], "train": order[n_test + n_val :]}
+        train_x, train_z = x[..., splits["train"], :], z[..., splits["train"], :]
+        self._transforms = (
+            fit_preprocess("x", self.preprocess, train_x),
+            fit_preprocess("z", self.preprocess, train_z),
+        )
+        if self.preprocess != "copula":
+            self._warn_heavy_tails(train_x, train_z)
+        data = {
+            split: (
+                self._tensor("x", self._transforms[0](x[..., rows, :])),
+                self._tensor("z", self._transforms[1](z[..., rows, :])),
+            )
+            for split, rows in splits.items()
+        }
+        self._train(data["train"], data["val"], loop, _generator(self.device, split_seed))
+        values, se = self._estimate(*data["test"], n_shuffles, seed=0)
+        self.estimate_, self.stderr_ = self._to_output(values), self._to_output(se)
+        self._warn_after_fit(values.double().cpu().numpy(), se.double().cpu().numpy())
         return self
 
-    def _train(self, x_tr, z_tr, x_val, z_val, steps, batch_size, lr, marginal, eval_every, progress, gen) -> None:
-        E, n_train, dev = self.n_models, x_tr.shape[1], self.device
+    def _train(self, train, val, loop: _Loop, gen: torch.Generator) -> None:
+        (x_tr, z_tr), (x_val, z_val) = train, val
+        E, n_train, dev, b = self.n_models, x_tr.shape[1], self.device, loop.batch_size
         members = torch.arange(E, device=dev).unsqueeze(-1)
-        opt = torch.optim.Adam(self.T.parameters(), lr=lr, fused=True)  # one kernel for all parameters
+        params = list(self.T.parameters())
+        fused = True if dev.type in ("cpu", "cuda") else None  # one kernel for all parameters
+        opt = torch.optim.Adam(params, lr=loop.lr, fused=fused)
         self.log_ma = None
-        train = torch.empty(steps, E, device=dev)
+        best = [p.detach().clone() for p in params]
+        best_value = torch.full((E,), -torch.inf, device=dev, dtype=torch.float64)
+        best_step = torch.zeros(E, dtype=torch.long, device=dev)
+        train = torch.full((loop.steps, E), torch.nan, device=dev)
         evals, eval_steps = [], []
-        for step in trange(steps, disable=not progress, desc="MINE", leave=False):
-            idx = torch.randint(n_train, (E, batch_size), generator=gen, device=dev)
+        for step in trange(loop.steps, disable=not loop.progress, desc="MINE", leave=False):
+            idx = torch.randint(n_train, (E, b), generator=gen, device=dev)
             xb, zb = x_tr[members, idx], z_tr[members, idx]
-            if marginal == "shuffle":
-                zm = zb[members, torch.rand(E, batch_size, generator=gen, device=dev).argsort(1)]
+            if loop.marginal == "shuffle":
+                zm = zb[members, torch.rand(E, b, generator=gen, device=dev).argsort(1)]
             else:
-                zm = z_tr[members, torch.randint(n_train, (E, batch_size), generator=gen, device=dev)]
+                zm = z_tr[members, torch.randint(n_train, (E, b), generator=gen, device=dev)]
             t = self.T(torch.cat([xb, xb], 1), torch.cat([zb, zm], 1))
-            value = self.training_bound(t[:, :batch_size], t[:, batch_size:])
+            value = self.training_bound(t[:, :b], t[:, b:])
             train[step] = value.detach()
             opt.zero_grad(set_to_none=True)
             (-value.sum()).backward()
             opt.step()
-            if (step + 1) % eval_every == 0 or step + 1 == steps:
-                evals.append(self._estimate(x_val, z_val, 1, seed=step))
+            if (step + 1) % loop.eval_every == 0 or step + 1 == loop.steps:
+                v = self._estimate(x_val, z_val, 1, seed=step)[0].double()
+                evals.append(v)
                 eval_steps.append(step + 1)
-        train, val = train.cpu().numpy(), torch.stack(evals).double().cpu().numpy()
+                better = torch.isfinite(v) & (v > best_value)
+                for kept, p in zip(best, params):
+                    kept[better] = p.detach()[better]
+                best_value = torch.where(better, v, best_value)
+                best_step = torch.where(better, step + 1, best_step)
+                if not torch.isfinite(v).any():
+                    break  # every member diverged: further steps cannot help
+        if loop.checkpoint == "best":
+            kept_any = best_step > 0
+            with torch.no_grad():
+                for kept, p in zip(best, params):
+                    p[kept_any] = kept[kept_any]
+        else:
+            best_step = torch.full_like(best_step, eval_steps[-1])
+        train, val = train.cpu().numpy(), torch.stack(evals).cpu().numpy()
         if E == 1:
             train, val = train[:, 0], val[:, 0]
         self.history = {"train": train, "eval_step": np.array(eval_steps), "val": val}
+        self.best_step_ = self._to_output(best_step)
+
+    # ------------------------------------------------------------- warnings
+    def _members(self, bad: np.ndarray) -> str:
+        return "" if self.n_models == 1 else f" (ensemble members {np.flatnonzero(bad).tolist()})"
+
+    def _warn_heavy_tails(self, x: np.ndarray, z: np.ndarray) -> None:
+        for name, a in (("x", x), ("z", z)):
+            found = heavy_tailed_columns(a)
+            if found:
+                column, kurtosis = found
+                warnings.warn(
+                    f"{name} column {column} is heavy-tailed (kurtosis {kurtosis:.0f}; a Gaussian has 3): MINE's "
+                    "critic sees rare huge values and its estimate can be far off. preprocess='copula' maps each "
+                    "coordinate to normal scores of its ranks, which leaves the MI unchanged.",
+                    MINEWarning,
+                    stacklevel=3,
+                )
+
+    def _warn_after_fit(self, values: np.ndarray, se: np.ndarray) -> None:
+        val = np.atleast_2d(self.history["val"].T).reshape(self.n_models, -1)
+        train = self.history["train"].reshape(len(self.history["train"]), -1)
+        problems = []
+        nonfinite = ~np.isfinite(train).all(0) | ~np.isfinite(values)
+        if nonfinite.any():
+            problems.append(
+                f"training produced non-finite values{self._members(nonfinite)}: the network diverged "
+                "(lower lr, or preprocess the data)"
+            )
+        best, last = np.nanmax(np.where(np.isfinite(val), val, np.nan), 1, initial=-np.inf), val[:, -1]
+        collapsed = np.isfinite(best) & ~(last >= np.minimum(best - 1.0, -1.0))
+        if collapsed.any():
+            problems.append(
+                f"the validation bound collapsed from {best[collapsed].min():.3g} to {np.nanmin(last[collapsed]):.3g} "
+                f"nats{self._members(collapsed)}: training is unstable (learning rate too high?); the estimate comes "
+                "from the best checkpoint"
+            )
+        negative = np.isfinite(values) & (values < -(0.05 + 3 * se))
+        if negative.any():
+            problems.append(
+                f"the test estimate {values[negative].min():.3g} nats is below zero by more than its noise "
+                f"(3 standard errors){self._members(negative)}: MI is never negative, so the critic is broken "
+                "(diverged training, unscaled or heavy-tailed data)"
+            )
+        for problem in problems:
+            warnings.warn(problem, MINEWarning, stacklevel=3)
+
+
+def _device(device: str | torch.device | None) -> torch.device:
+    if device is None:
+        return default_device()
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r} ({e})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for, but torch sees no CUDA GPU here")
+    if device.type == "meta":
+        raise ValueError("device 'meta' holds no values: choose 'cpu' or 'cuda'")
+    return device

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from minelib._checks import choice, positive_int
+from minelib._checks import choice, positive_int, widths
 
 ACTIVATIONS = {"relu": torch.relu, "elu": nn.functional.elu, "tanh": torch.tanh, "softplus": nn.functional.softplus}
 
@@ -40,7 +40,7 @@ class StatisticsNetwork(nn.Module):
         super().__init__()
         self.x_dim, self.z_dim = positive_int("x_dim", x_dim), positive_int("z_dim", z_dim)
         self.n_models = positive_int("n_models", n_models)
-        hidden = [positive_int("hidden width", h) for h in hidden]
+        hidden = widths("hidden", hidden)
         self.activation = choice("activation", activation, list(ACTIVATIONS))
         self._act = ACTIVATIONS[activation]
         sizes = [x_dim + z_dim, *hidden, 1]
