@@ -45,7 +45,10 @@ def _weights(name: str, w: Weights, t: torch.Tensor, dim: int) -> torch.Tensor |
 def log_mean_exp(t: torch.Tensor, weights: Weights = None, dim: int = -1) -> torch.Tensor:
     r""":math:`\log \frac{1}{n}\sum_i e^{t_i}` (or :math:`\log\sum_i q_i e^{t_i}`) without overflow, via logsumexp."""
     t = _as_tensor(t)
-    weights = _weights("weights", weights, t, dim)
+    return _log_mean_exp(t, _weights("weights", weights, t, dim), dim)
+
+
+def _log_mean_exp(t: torch.Tensor, weights: torch.Tensor | None, dim: int) -> torch.Tensor:
     if weights is None:
         return torch.logsumexp(t, dim) - math.log(t.shape[dim])
     return torch.logsumexp(t + torch.log(weights), dim)
@@ -64,7 +67,7 @@ def dv_bound(t_joint, t_marginal, *, p: Weights = None, q: Weights = None, dim: 
     instead of samples, and the expectations are exact. Reduces over ``dim``.
     """
     t_joint, t_marginal = _as_tensor(t_joint), _as_tensor(t_marginal)
-    return _mean(t_joint, p, dim) - log_mean_exp(t_marginal, q, dim)
+    return _mean(t_joint, p, dim) - _log_mean_exp(t_marginal, _weights("q", q, t_marginal, dim), dim)
 
 
 def f_bound(t_joint, t_marginal, *, p: Weights = None, q: Weights = None, dim: int = -1) -> torch.Tensor:

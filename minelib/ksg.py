@@ -59,8 +59,9 @@ def _checked_pair(x: ArrayLike, z: ArrayLike, k: int, kind: str) -> tuple[np.nda
     positive_int("k", k)
     if k >= n:
         raise ValueError(f"k={k} neighbours need more than k samples, got {n}")
+    x, z = preprocess("x", kind, x), preprocess("z", kind, z)
     _warn_ties(x, z)
-    return preprocess("x", kind, x), preprocess("z", kind, z)
+    return x, z
 
 
 def _duplicated(a: np.ndarray) -> int:

@@ -361,7 +361,8 @@ class MINE(nn.Module):
         if E == 1:
             train, val = train[:, 0], val[:, 0]
         self.history = {"train": train, "eval_step": np.array(eval_steps), "val": val}
-        self.best_step_ = self._to_output(best_step)
+        steps_kept = best_step.cpu().numpy()
+        self.best_step_ = int(steps_kept[0]) if E == 1 else steps_kept
 
     # ------------------------------------------------------------- warnings
     def _members(self, bad: np.ndarray) -> str:
@@ -398,12 +399,12 @@ class MINE(nn.Module):
                 f"nats{self._members(collapsed)}: training is unstable (learning rate too high?); the estimate comes "
                 "from the best checkpoint"
             )
-        negative = np.isfinite(values) & (values < -(0.05 + 3 * se))
+        negative = np.isfinite(values) & ((values < -(0.05 + 3 * se)) | (values < -1))
         if negative.any():
             problems.append(
                 f"the test estimate {values[negative].min():.3g} nats is below zero by more than its noise "
-                f"(3 standard errors){self._members(negative)}: MI is never negative, so the critic is broken "
-                "(diverged training, unscaled or heavy-tailed data)"
+                f"(or by more than 1 nat){self._members(negative)}: MI is never negative and a constant critic "
+                "scores 0, so this critic is broken (diverged training, unscaled or heavy-tailed data)"
             )
         for problem in problems:
             warnings.warn(problem, MINEWarning, stacklevel=3)

@@ -49,8 +49,9 @@ def fit_preprocess(name: str, kind: str, a: np.ndarray) -> Transform:
         return lambda b: b
     _constant_columns(name, a)
     if kind == "standardize":
-        mean, std = a.mean(-2, keepdims=True), a.std(-2, keepdims=True)
-        return lambda b: (b - mean) / std
+        scale = np.abs(a).max(-2, keepdims=True)  # divided out first, so huge values cannot overflow a square
+        mean, std = (a / scale).mean(-2, keepdims=True), (a / scale).std(-2, keepdims=True)
+        return lambda b: (b / scale - mean) / std
     fitted = np.sort(a, axis=-2)
     n = a.shape[-2]
 
@@ -74,8 +75,9 @@ def preprocess(name: str, kind: str, a: np.ndarray) -> np.ndarray:
 def heavy_tailed_columns(a: np.ndarray, threshold: float = 30.0) -> tuple[int, float] | None:
     """The coordinate with the largest kurtosis :math:`\\mathbb{E}[(a-\\mu)^4]/\\sigma^4` if it exceeds
     ``threshold`` (a Gaussian has 3; samples of Student-t with 2 degrees of freedom reach hundreds)."""
-    centred = a - a.mean(-2, keepdims=True)
-    var = (centred**2).mean(-2)
-    kurtosis = (centred**4).mean(-2) / np.where(var > 0, var, 1.0) ** 2
+    a = a / np.maximum(np.abs(a).max(-2, keepdims=True), np.finfo(float).tiny)
+    std = a.std(-2, keepdims=True)
+    scaled = (a - a.mean(-2, keepdims=True)) / np.where(std > 0, std, 1.0)  # at most sqrt(n): no overflow
+    kurtosis = (scaled**4).mean(-2)
     worst = np.unravel_index(np.argmax(kurtosis), kurtosis.shape)
     return (int(worst[-1]), float(kurtosis[worst])) if kurtosis[worst] > threshold else None
