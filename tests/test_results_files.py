@@ -1,0 +1,359 @@
+"""Every stored results file ``book/results/*.json`` is complete, full-budget, and agrees with the numbers
+its chapter prints in the stored notebook.
+
+Each file needs an entry in :data:`SCHEMAS`: the chapter that writes it, the fields and types of its records,
+the fields that identify a record, and a checker that recomputes, from the JSON alone, what the chapter
+prints (parsed from the notebook's stored stdout by the printed format, to the printed precision). A new
+results file without an entry fails :func:`test_every_results_file_has_a_schema`.
+
+The checkers take ``(json text, notebook)`` and raise ``AssertionError`` on any disagreement, so the tests
+at the bottom feed them corrupted copies (truncated, an estimate changed, a record dropped, ...) and
+require that they fail. No kernel runs and ``minelib`` is not imported: this only reads files.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import json
+import math
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+RESULTS = BOOK / "results"
+NUMBER = (int, float)
+OPTIONAL_INT = (int, type(None))
+
+
+# --- generic checks -------------------------------------------------------------------------------------
+
+
+def load_records(text: str, schema: Schema) -> list[dict]:
+    """Parse ``text`` strictly and check the records against ``schema``: a non-empty list of objects, each
+    with exactly the registered fields and types, finite numbers, budget ``full``, no duplicate record."""
+
+    def no_constant(name):  # json.loads accepts NaN and Infinity unless told not to
+        raise AssertionError(f"non-finite number {name} in the results file")
+
+    try:
+        records = json.loads(text, parse_constant=no_constant)
+    except json.JSONDecodeError as e:
+        raise AssertionError(f"the results file is not valid JSON: {e}") from e
+    assert isinstance(records, list) and records, "the results file must be a non-empty list of records"
+    for i, record in enumerate(records):
+        assert isinstance(record, dict), f"record {i} is not an object: {record!r}"
+        assert set(record) == set(schema.fields), (
+            f"record {i} has fields {sorted(record)}, the schema {sorted(schema.fields)}: "
+            "update the schema in tests/test_results_files.py if the chapter changed"
+        )
+        for name, types in schema.fields.items():
+            value = record[name]
+            assert isinstance(value, types) and not isinstance(value, bool), f"record {i}: {name}={value!r}"
+            if isinstance(value, float):
+                assert math.isfinite(value), f"record {i}: {name}={value!r} is not finite"
+        assert record["budget"] == "full", f"record {i} comes from budget {record['budget']!r}, not full"
+    keys = [tuple(r[k] for k in schema.key) for r in records]
+    duplicates = {k for k in keys if keys.count(k) > 1}
+    assert not duplicates, f"duplicate records for {schema.key}: {sorted(duplicates)[:3]}"
+    axes = [sorted({k[i] for k in keys}, key=repr) for i in range(len(schema.key))]
+    missing = set(itertools.product(*axes)) - set(keys)
+    assert not missing, f"incomplete grid over {schema.key}: missing {sorted(missing, key=repr)[:3]}"
+    return records
+
+
+def stdout_of(nb) -> str:
+    """Everything the stored notebook printed to stdout, cells in order."""
+    return "".join(
+        o.get("text", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "stream" and o.get("name") == "stdout"
+    )
+
+
+def find(pattern: str, text: str, what: str) -> re.Match:
+    match = re.search(pattern, text, re.M)
+    assert match, f"the stored notebook does not print {what} (pattern {pattern!r}): update the checker"
+    return match
+
+
+def agree(printed: str, value: float, what: str) -> None:
+    """``printed`` (a decimal as the chapter printed it) is ``value`` rounded to the printed precision."""
+    decimals = len(printed.partition(".")[2])
+    assert abs(float(printed) - value) <= 0.5 * 10.0**-decimals + 1e-9, (
+        f"{what}: the notebook prints {printed}, the results file gives {value:.{decimals + 3}f}"
+    )
+
+
+def matching(printed: str, values, what: str) -> float:
+    """The value of ``values`` that ``printed`` shows: the closest, within the printed precision."""
+    closest = min(values, key=lambda v: abs(float(printed) - v))
+    agree(printed, closest, what)
+    return closest
+
+
+def check_stamp(records: list[dict], out: str) -> None:
+    """The chapter's stamp (first line) says budget full and the device the records name."""
+    stamp = find(r"^minelib \S+ \| budget (\S+) \| device (\S+) ", out, "the set-up stamp")
+    assert stamp[1] == "full", f"the stored notebook ran at budget {stamp[1]}"
+    devices = {r["device"] for r in records}
+    assert devices == {stamp[2]}, f"records from devices {devices}, the notebook ran on {stamp[2]}"
+
+
+def mean(values: list[float]) -> float:
+    return math.fsum(values) / len(values)
+
+
+# --- gaussians.json (book/gaussians.ipynb) ----------------------------------------------------------------
+
+GAUSSIAN_COLUMNS = {"MINE": "mine", "MINE-f": "mine-f", "biased": "mine-biased", "KSG": "ksg"}
+
+
+def check_gaussians(text: str, nb) -> None:
+    records = load_records(text, SCHEMAS["gaussians.json"])
+    out = stdout_of(nb)
+    check_stamp(records, out)
+
+    written = find(r"^(\d+) estimates written to (\S+)$", out, "the record count")
+    assert int(written[1]) == len(records), f"the notebook wrote {written[1]} records, the file has {len(records)}"
+    assert Path(written[2]).name == "gaussians.json"
+
+    setting = find(r"^n = (\d+) samples per data set, seeds = (\d+), MINE settings (\{.*\})$", out, "the settings")
+    n, seeds, settings = int(setting[1]), int(setting[2]), ast.literal_eval(setting[3])
+    n_ksg = ast.literal_eval(find(r"^KSG with k = \d+ on the first (\{.*\}) samples", out, "the KSG sizes")[1])
+    for r in records:
+        if r["estimator"] == "ksg":
+            assert (r["n"], r["steps"], r["batch_size"]) == (n_ksg[r["d"]], None, None), r
+        else:
+            assert (r["n"], r["steps"], r["batch_size"]) == (n, settings["steps"], settings["batch_size"]), r
+    assert {r["seed"] for r in records} == set(range(seeds)), f"the notebook prints seeds = {seeds}"
+
+    groups = defaultdict(list)
+    truths = defaultdict(set)
+    for r in records:
+        groups[r["estimator"], r["d"], r["rho"]].append(r["estimate"])
+        truths[r["d"], r["rho"]].add(r["truth"])
+    for (d, rho), truth in truths.items():
+        assert len(truth) == 1, f"d={d}, rho={rho}: estimators disagree on the truth {truth}"
+        exact = -d / 2 * math.log1p(-rho * rho)  # d independent pairs of correlation rho
+        assert math.isclose(next(iter(truth)), exact, rel_tol=1e-9, abs_tol=1e-12), f"d={d}, rho={rho}: wrong truth"
+
+    tables = re.findall(
+        r"^d = (\d+): estimates in nats \(mean over (\d+) seed\(s\)\)\n(.*\|.*)\n((?:.*\|.*\n?)+)", out, re.M
+    )
+    assert tables, "the stored notebook prints no 'd = ...: estimates in nats' table: update the checker"
+    assert sorted(int(t[0]) for t in tables) == sorted({r["d"] for r in records}), "a table per dimension"
+    for d, n_seeds, header, body in tables:
+        d = int(d)
+        columns = [c.strip() for c in header.split("|")]
+        assert columns[:2] == ["rho", "truth"] and columns[-1] == "closer to truth", header
+        estimators = [GAUSSIAN_COLUMNS[c] for c in columns[2:-1]]
+        assert sorted(estimators) == sorted({r["estimator"] for r in records}), f"d = {d}: columns {columns}"
+        rows = [[cell.strip() for cell in line.split("|")] for line in body.strip("\n").split("\n")]
+        rhos = {rho for (d_, rho) in truths if d_ == d}
+        printed = [matching(row[0], rhos, f"d = {d}, rho") for row in rows]
+        assert sorted(printed) == sorted(rhos), f"d = {d}: the table's rho values differ from the file's"
+        for row, rho in zip(rows, printed):
+            truth = next(iter(truths[d, rho]))
+            agree(row[1], truth, f"d = {d}, rho = {rho}, truth")
+            means = {}
+            for estimator, cell in zip(estimators, row[2:-1]):
+                values = groups[estimator, d, rho]
+                assert len(values) == int(n_seeds), f"d = {d}, rho = {rho}, {estimator}: {len(values)} seeds"
+                means[estimator] = mean(values)
+                agree(cell, means[estimator], f"d = {d}, rho = {rho}, {estimator}")
+            closer = "MINE" if abs(means["mine"] - truth) < abs(means["ksg"] - truth) else "KSG"
+            assert row[-1] == closer, f"d = {d}, rho = {rho}: the notebook says {row[-1]} is closer, not {closer}"
+
+
+# --- nonlinear.json (book/nonlinear.ipynb) ----------------------------------------------------------------
+
+
+def check_nonlinear(text: str, nb) -> None:
+    records = load_records(text, SCHEMAS["nonlinear.json"])
+    out = stdout_of(nb)
+    check_stamp(records, out)
+
+    written = find(r"^(\d+) values written to (\S+) \((\d+) samples, (\d+) seed\(s\), (\{.*\})\)$", out, "the count")
+    assert int(written[1]) == len(records), f"the notebook wrote {written[1]} records, the file has {len(records)}"
+    assert Path(written[2]).name == "nonlinear.json"
+    n, seeds, settings = int(written[3]), int(written[4]), ast.literal_eval(written[5])
+    assert all(r["n"] == n and r["steps"] == settings["steps"] for r in records), "n or steps differ"
+    assert {r["seed"] for r in records} == set(range(seeds)), f"the notebook prints {seeds} seed(s)"
+    assert all(0 <= r["estimate"] <= 1 for r in records if r["estimator"] == "pearson_r2"), "r² outside [0, 1]"
+
+    table = find(r"^exact I\(X;Y\) in nats; rows: sigma, columns: (\[.*\])\n((?:sigma = .*\n?)+)", out, "exact MI")
+    functions = ast.literal_eval(table[1])
+    assert sorted(functions) == sorted({r["f"] for r in records}), f"functions {functions}"
+    truth = {}
+    for r in records:
+        assert truth.setdefault((r["f"], r["sigma"]), r["truth"]) == r["truth"], f"truths differ: {r}"
+    rows = re.findall(r"^sigma = *(\S+): +(.*)$", table[2], re.M)
+    sigmas = {r["sigma"] for r in records}
+    printed = [matching(s, sigmas, "sigma") for s, _ in rows]
+    assert sorted(printed) == sorted(sigmas), "one row of exact MI per sigma"
+    for sigma, (_, cells) in zip(printed, rows):
+        cells = cells.split()
+        assert len(cells) == len(functions), f"sigma = {sigma}: {cells}"
+        for f, cell in zip(functions, cells):
+            agree(cell, truth[f, sigma], f"exact MI, f = {f}, sigma = {sigma}")
+
+    def largest_error(estimator: str) -> float:
+        estimates = defaultdict(list)
+        for r in records:
+            if r["estimator"] == estimator:
+                estimates[r["f"], r["sigma"]].append(r["estimate"])
+        assert set(estimates) == set(truth), f"{estimator}: not every (f, sigma)"
+        return max(abs(mean(v) - truth[key]) for key, v in estimates.items())
+
+    worst = find(
+        r"^largest \|MINE - exact\| over the grid: (\S+) nats; largest \|KSG - exact\|: (\S+) nats$", out, "errors"
+    )
+    agree(worst[1], largest_error("mine"), "largest |MINE - exact|")
+    agree(worst[2], largest_error("ksg"), "largest |KSG - exact|")
+
+
+# --- the registry ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schema:
+    chapter: str  # the notebook, in book/, that writes the file
+    fields: dict[str, type | tuple[type, ...]]  # every field of a record and its JSON type(s)
+    key: tuple[str, ...]  # the fields that identify one record (unique; the records cover their full grid)
+    check: Callable[[str, nbformat.NotebookNode], None]  # (json text, notebook) -> raises AssertionError
+
+
+SCHEMAS: dict[str, Schema] = {
+    "gaussians.json": Schema(
+        chapter="gaussians",
+        fields=dict(
+            estimator=str,
+            d=int,
+            rho=NUMBER,
+            seed=int,
+            estimate=NUMBER,
+            truth=NUMBER,
+            steps=OPTIONAL_INT,
+            batch_size=OPTIONAL_INT,
+            n=int,
+            device=str,
+            budget=str,
+        ),
+        key=("estimator", "d", "rho", "seed"),
+        check=check_gaussians,
+    ),
+    "nonlinear.json": Schema(
+        chapter="nonlinear",
+        fields=dict(
+            estimator=str,
+            f=str,
+            sigma=NUMBER,
+            seed=int,
+            estimate=NUMBER,
+            truth=NUMBER,
+            n=int,
+            steps=int,
+            device=str,
+            budget=str,
+        ),
+        key=("estimator", "f", "sigma", "seed"),
+        check=check_nonlinear,
+    ),
+}
+
+STORED = sorted(p.name for p in RESULTS.glob("*.json"))
+
+
+def notebook(schema: Schema):
+    return nbformat.read(BOOK / f"{schema.chapter}.ipynb", as_version=4)
+
+
+# --- the tests ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", STORED)
+def test_every_results_file_has_a_schema(name):
+    if name not in SCHEMAS:
+        pytest.fail(
+            f"book/results/{name} has no schema: register its chapter, fields, key and a checker of what the "
+            "chapter prints in SCHEMAS in tests/test_results_files.py"
+        )
+
+
+def test_every_registered_and_every_written_results_file_is_stored():
+    assert set(SCHEMAS) <= set(STORED), f"registered but not stored: {sorted(set(SCHEMAS) - set(STORED))}"
+    for path in sorted(BOOK.glob("*.ipynb")):
+        source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        for name in re.findall(r"save_results\(\s*[\"']([^\"']+)[\"']", source):
+            assert name in STORED, f"{path.name} writes {name}, which is not in book/results/"
+            assert SCHEMAS.get(name) and SCHEMAS[name].chapter == path.stem, f"{name}: register {path.stem}"
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_results_file_agrees_with_its_chapter(name):
+    schema = SCHEMAS[name]
+    schema.check((RESULTS / name).read_text(), notebook(schema))
+
+
+def _corrupt_estimate(records: list[dict]) -> None:
+    """Move one MINE estimate by a whole nat: a printed mean or the largest error must change."""
+    next(r for r in records if r["estimator"] == "mine")["estimate"] += 1.0
+
+
+def _first_seed(records: list[dict]) -> list[dict]:
+    """The records of seed 0 only: a complete grid over fewer seeds than the notebook printed."""
+    return [r for r in records if r["seed"] == 0]
+
+
+CORRUPTIONS = {
+    "truncated": lambda text: text[: len(text) // 2],
+    "empty list": lambda text: "[]",
+    "estimate changed": lambda text: _edit(text, _corrupt_estimate),
+    "record dropped": lambda text: _edit(text, lambda rs: rs.pop()),
+    "record duplicated": lambda text: _edit(text, lambda rs: rs.append(rs[-1])),
+    "a seed's records dropped": lambda text: _edit(text, lambda rs: rs.__setitem__(slice(None), _first_seed(rs))),
+    "truth changed": lambda text: _edit(text, lambda rs: rs[0].update(truth=rs[0]["truth"] + 0.01)),
+    "smoke budget": lambda text: _edit(text, lambda rs: rs[0].update(budget="smoke")),
+    "field missing": lambda text: _edit(text, lambda rs: rs[0].pop("seed")),
+    "NaN estimate": lambda text: _edit(text, lambda rs: rs[0].update(estimate=float("nan"))),
+    "string estimate": lambda text: _edit(text, lambda rs: rs[0].update(estimate=str(rs[0]["estimate"]))),
+}
+
+
+def _edit(text: str, change) -> str:
+    records = json.loads(text)
+    change(records)
+    return json.dumps(records, indent=1)
+
+
+@pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_a_corrupted_results_file_fails_the_check(name, corruption, tmp_path):
+    schema = SCHEMAS[name]
+    copy = tmp_path / name
+    copy.write_text(CORRUPTIONS[corruption]((RESULTS / name).read_text()))
+    with pytest.raises(AssertionError):
+        schema.check(copy.read_text(), notebook(schema))
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_a_notebook_that_prints_other_numbers_fails_the_check(name):
+    """The other direction: the JSON is intact but the stored notebook printed a different number."""
+    schema = SCHEMAS[name]
+    nb = notebook(schema)
+    pattern = re.compile(r"(?:\| +|grid: )(-?\d+\.\d{3})\b")  # a table cell, or the largest error
+    output = next(o for c in nb.cells if c.cell_type == "code" for o in c.outputs if pattern.search(o.get("text", "")))
+    match = pattern.search(output.text)
+    output.text = output.text[: match.start(1)] + f"{float(match[1]) + 0.002:.3f}" + output.text[match.end(1) :]
+    with pytest.raises(AssertionError):
+        schema.check((RESULTS / name).read_text(), nb)
