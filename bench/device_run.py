@@ -1,0 +1,357 @@
+"""Device runs: measure the book on a rented machine (e.g. one NVIDIA H200) within a fixed time budget.
+
+Run from the repository root (nothing needs installing; minelib comes from the working tree):
+
+    PYTHONPATH=. python bench/device_run.py --sections rehearsal --budget-s 300
+
+Options: ``--sections a,b`` (default: every section below), ``--budget-s`` (total time cap; each section
+gets what is left and stops cleanly, recording what it did not finish), ``--out`` (default
+``book/results/devices``), ``--chapters a,b`` (restrict the chapters the rehearsal runs), ``--smoke`` (tiny
+sizes, for the CPU test). Results go to ``<out>/<device-slug>/``: ``device.json`` (what the machine is)
+and one ``<section>.json`` per section, each written atomically. A markdown table is printed at the end.
+The exit code is 0 when the script itself worked: a failing chapter is a result, not an error.
+
+Sections:
+
+* ``rehearsal`` (Colab GPU rehearsal): every chapter of ``_toc.yml`` at ``MINE_BUDGET=smoke`` on this
+  machine's device (the chapters choose CUDA themselves through ``minelib.book.setup``), executed with
+  ``book/regenerate.py``'s ``run_notebook`` into a temporary folder. Needs ``nbclient`` and ``ipykernel``
+  (carry them as wheels); without them every chapter is recorded as skipped.
+
+To add a section, write one function ``def name(ctx: Context) -> dict`` decorated with
+``@section("name")``; its docstring's first line is its title. It returns ``{"rows": [...], ...}`` with
+one row per item (each with a ``"status"``; ``"ok"`` when it worked, ``NOT_RUN`` when the budget ran
+out before it), checks ``ctx.remaining()`` before starting each item and uses ``ctx.size(full, smoke)``
+for its sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "book" / "results" / "devices"
+NOT_RUN = "not run (budget)"
+FAILURES = ("failed", "timeout")
+CHAPTER_TIMEOUT_S = 120.0  # one chapter at the smoke budget (the slowest takes ~30 s on 2 CPU cores)
+SECTIONS: dict[str, Callable[[Context], dict]] = {}
+
+
+@dataclass
+class Context:
+    """What a section gets: where to write, its time budget, the sizes to use and the chapters to run."""
+
+    out: Path
+    budget_s: float
+    smoke: bool = False
+    chapters: list[str] | None = None  # chapter names to run (None: every chapter)
+    chapter_timeout_s: float = CHAPTER_TIMEOUT_S
+    started: float = field(default_factory=time.monotonic)
+
+    def remaining(self) -> float:
+        return max(0.0, self.budget_s - (time.monotonic() - self.started))
+
+    def size(self, full, smoke):
+        return smoke if self.smoke else full
+
+
+def section(name: str):
+    """Register ``fn`` as the section ``name``."""
+
+    def register(fn):
+        SECTIONS[name] = fn
+        return fn
+
+    return register
+
+
+# ------------------------------------------------------------------------------------------ the machine
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def device_name() -> str:
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu {cpu_model()}"
+
+
+def git(*args: str) -> str | None:
+    """The output of ``git args`` in the repository, or None (no git, or the copy is not a repository)."""
+    try:
+        run = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return run.stdout.strip() if run.returncode == 0 else None
+
+
+def package_version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def device_record() -> dict:
+    """What this machine is (no host name): device, software versions, threads, date and code version."""
+    import torch
+
+    import minelib
+
+    cuda = torch.cuda.is_available()
+    return {
+        "device": device_name(),
+        "device_type": "cuda" if cuda else "cpu",
+        "gpu_count": torch.cuda.device_count() if cuda else 0,
+        "gpu_memory_gib": round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1) if cuda else None,
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "packages": {n: package_version(n) for n in ("numpy", "scipy", "nbclient", "ipykernel", "ipywidgets")},
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "minelib": minelib.__version__,
+        "git_commit": git("rev-parse", "HEAD"),
+        "git_dirty": None if (status := git("status", "--porcelain", "--untracked-files=no")) is None else bool(status),
+    }
+
+
+def write_json(path: Path, record: dict) -> None:
+    """Write ``record`` to ``path`` atomically: a temporary file in the same folder, then ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(record, f, indent=1)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ------------------------------------------------------------------------------------- the book's code
+
+
+def load_regenerate() -> types.ModuleType:
+    """``book/regenerate.py`` as a module. It imports PyYAML, which only its chapter list uses: where
+    PyYAML is missing (the GPU machine), a placeholder lets it load and :func:`book_chapters` reads the
+    table of contents itself."""
+    placeholder = importlib.util.find_spec("yaml") is None
+    if placeholder:
+        sys.modules["yaml"] = types.ModuleType("yaml")
+    try:
+        spec = importlib.util.spec_from_file_location("regenerate", ROOT / "book" / "regenerate.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        if placeholder:
+            del sys.modules["yaml"]
+    return module
+
+
+def book_chapters(regenerate: types.ModuleType) -> list[Path]:
+    """The notebooks of ``_toc.yml`` in reading order: ``regenerate.chapters()`` (or without PyYAML,
+    :func:`toc_chapters`)."""
+    return regenerate.chapters() if importlib.util.find_spec("yaml") is not None else toc_chapters()
+
+
+def toc_chapters() -> list[Path]:
+    """The notebooks of ``_toc.yml`` without PyYAML: its ``root:`` and ``file:`` lines, in order (the same
+    depth-first order as ``regenerate.chapters()``)."""
+    lines = (ROOT / "_toc.yml").read_text().splitlines()
+    files = [m[1] for line in lines if (m := re.match(r"\s*(?:-\s*)?(?:root|file):\s*(\S+)", line))]
+    return [ROOT / f"{f}.ipynb" for f in files if (ROOT / f"{f}.ipynb").exists()]
+
+
+def child_environ() -> dict[str, str]:
+    """The chapters' environment: smoke budget, and an absolute PYTHONPATH (their kernels start in book/)."""
+    paths = [str(ROOT), *(str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
+    env = {k: v for k, v in os.environ.items() if k != "MINE_RESULTS_DIR"}  # smoke results: a temporary folder
+    env.update(MINE_BUDGET="smoke", PYTHONPATH=os.pathsep.join(dict.fromkeys(paths)))
+    return env
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def stamp(executed: Path) -> str | None:
+    """The first line the chapter printed (``minelib ... | device ...``), from its executed copy."""
+    try:
+        cells = json.loads(executed.read_text())["cells"]
+    except (OSError, ValueError, KeyError):
+        return None
+    first = next((c for c in cells if c["cell_type"] == "code"), {"outputs": []})
+    text = "".join("".join(o.get("text", "")) for o in first["outputs"])
+    return text.splitlines()[0] if text else None
+
+
+@contextlib.contextmanager
+def forward_signals(regenerate):
+    """On SIGINT/SIGTERM end the running chapter and its kernel (their own process group), then stop."""
+
+    def stop(signum, frame):
+        regenerate.stop_children(signum, frame)
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_chapter(regenerate, notebook: Path, folder: Path, timeout: float) -> dict:
+    start = time.perf_counter()
+    executed = folder / notebook.name
+    run = regenerate.run_notebook(notebook, executed, env=child_environ(), timeout=timeout)
+    row = {"chapter": notebook.stem, "seconds": round(time.perf_counter() - start, 2), "stamp": stamp(executed)}
+    if run.returncode == 0:
+        return {**row, "status": "ok"}
+    status = "timeout" if "timed out after" in run.stderr[-200:] else "failed"
+    return {**row, "status": status, "returncode": run.returncode, "error_tail": ANSI.sub("", run.stderr)[-3000:]}
+
+
+# ------------------------------------------------------------------------------------------- sections
+
+
+@section("rehearsal")
+def rehearsal(ctx: Context) -> dict:
+    """Colab GPU rehearsal
+
+    Every chapter at the smoke budget on this machine's device, executed from the working tree.
+    """
+    regenerate = load_regenerate()
+    notebooks = [nb for nb in book_chapters(regenerate) if ctx.chapters is None or nb.stem in ctx.chapters]
+    missing = [name for name in ("nbclient", "ipykernel") if importlib.util.find_spec(name) is None]
+    if missing:
+        message = f"skipped: {', '.join(missing)} missing"
+        print(f"rehearsal: {' and '.join(missing)} cannot be imported here; carry their wheels to run chapters.")
+        return {"rows": [{"chapter": nb.stem, "status": message} for nb in notebooks], "message": message}
+    rows = []
+    with forward_signals(regenerate), tempfile.TemporaryDirectory(prefix="device-rehearsal-") as folder:
+        for nb in notebooks:
+            if ctx.remaining() < ctx.chapter_timeout_s:
+                rows.append({"chapter": nb.stem, "status": NOT_RUN})
+                continue
+            print(f"rehearsal: {nb.stem} ...", flush=True)
+            rows.append(run_chapter(regenerate, nb, Path(folder), ctx.chapter_timeout_s))
+            print(f"rehearsal: {nb.stem} {rows[-1]['status']} in {rows[-1]['seconds']:.1f} s", flush=True)
+    return {"rows": rows, "chapter_timeout_s": ctx.chapter_timeout_s, "env": {"MINE_BUDGET": "smoke"}}
+
+
+# --------------------------------------------------------------------------------------------- driver
+
+
+def run_section(name: str, ctx: Context) -> dict:
+    """Run one section, timed; an exception is recorded (status ``error``) instead of stopping the others."""
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    start = time.perf_counter()
+    record = {
+        "section": name,
+        "title": (SECTIONS[name].__doc__ or name).splitlines()[0].strip(),
+        "started_utc": started,
+    }
+    record["budget_s"] = round(ctx.remaining(), 1)
+    try:
+        result = SECTIONS[name](ctx)
+        statuses = [row["status"] for row in result.get("rows", [])]
+        record["status"] = "partial" if NOT_RUN in statuses else "done"
+        record.update(result)
+    except Exception:
+        record.update(status="error", traceback=traceback.format_exc()[-5000:])
+        print(f"{name}: internal error\n{record['traceback']}", file=sys.stderr)
+    record["seconds"] = round(time.perf_counter() - start, 2)
+    return record
+
+
+def markdown_table(records: list[dict]) -> str:
+    lines = ["| section | item | status | seconds |", "|---|---|---|---|"]
+    for rec in records:
+        lines.append(f"| {rec['section']} | (section) | {rec['status']} | {rec['seconds']:.1f} |")
+        for row in rec.get("rows", []):
+            item = row.get("chapter") or row.get("name", "")
+            status = f"**{row['status'].upper()}**" if row["status"] in FAILURES else row["status"]
+            seconds = f"{row['seconds']:.1f}" if "seconds" in row else "-"
+            lines.append(f"| {rec['section']} | {item} | {status} | {seconds} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma list of {sorted(SECTIONS)}")
+    parser.add_argument("--budget-s", type=float, default=300.0, help="total time cap in seconds")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder (one subfolder per device)")
+    parser.add_argument("--chapters", default=None, help="comma list of chapter names for the rehearsal")
+    parser.add_argument("--chapter-timeout-s", type=float, default=CHAPTER_TIMEOUT_S)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (the CPU test)")
+    args = parser.parse_args(argv)
+    args.sections = [s for s in args.sections.split(",") if s]
+    unknown = [s for s in args.sections if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    if args.chapters is not None:
+        args.chapters = [c for c in args.chapters.split(",") if c]
+        known = {nb.stem for nb in book_chapters(load_regenerate())}
+        if set(args.chapters) - known:
+            parser.error(f"unknown chapter(s): {', '.join(sorted(set(args.chapters) - known))}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    record = device_record()
+    out = args.out.resolve() / slug(record["device"])
+    ctx = Context(out, args.budget_s, args.smoke, args.chapters, args.chapter_timeout_s)
+    write_json(ctx.out / "device.json", record)
+    print(f"device: {record['device']} | torch {record['torch']} | CUDA {record['cuda']} | results in {ctx.out}")
+    records = []
+    for name in args.sections:
+        records.append(run_section(name, ctx))
+        write_json(ctx.out / f"{name}.json", {"device": record["device"], **records[-1]})
+    print(markdown_table(records))
+    rows = [(r["section"], row) for r in records for row in r.get("rows", [])]
+    failed = [f"{name}/{row.get('chapter') or row.get('name')}" for name, row in rows if row["status"] in FAILURES]
+    if failed:
+        print(f"FAILED (results, not script errors): {', '.join(failed)}")
+    return 1 if any(r["status"] == "error" for r in records) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
