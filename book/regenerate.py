@@ -9,8 +9,8 @@ Crash safety: a chapter runs into a temporary copy of its notebook, and its resu
 folder (``MINE_RESULTS_DIR``, read by :func:`minelib.book.results_path`). Only when the whole chapter ran
 without error (its hidden ``assert`` cells included) are its results and then its notebook moved into
 place with ``os.replace``; a failed or interrupted run leaves the stored ones untouched. SIGINT and SIGTERM
-are forwarded to the running children (each in its own process group, kernels included), so none of them
-lives on to rewrite a notebook later. Stored outputs are full-budget runs: any other ``MINE_BUDGET`` is
+are forwarded to the running children (each in its own process group; nbclient then stops its kernel), so
+none of them lives on to rewrite a notebook later. Stored outputs are full-budget runs: any other ``MINE_BUDGET`` is
 refused.
 """
 
@@ -66,8 +66,8 @@ def run_notebook(
     """Execute ``notebook`` top to bottom with nbclient under ``python`` and write the executed copy to ``output``.
 
     The kernel starts in the notebook's folder and inherits ``env`` (default: this process's). The child
-    runs in its own process group, so :func:`stop_children` (called on SIGINT/SIGTERM) ends it and its
-    kernel together. ``timeout`` bounds the whole run (seconds); returns the finished process with its
+    runs in its own process group; :func:`stop_children` (called on SIGINT/SIGTERM) signals that group,
+    and nbclient's own handler then shuts its kernel down (the kernel has a session of its own). ``timeout`` bounds the whole run (seconds); returns the finished process with its
     captured output; ``returncode`` is non-zero on any error, a failed ``assert`` cell included.
     """
     output = Path(output).resolve()
@@ -85,11 +85,17 @@ def run_notebook(
     )
     with _lock:
         _running.add(child)
+    if _stopping.is_set():  # a signal that arrived while the child was starting
+        _kill(child, signal.SIGTERM)
     try:
         out, err = child.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill(child, signal.SIGKILL)
-        out, err = child.communicate()
+        _kill(child, signal.SIGTERM)  # nbclient's own handler shuts its kernel down
+        try:
+            out, err = child.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            _kill(child, signal.SIGKILL)
+            out, err = child.communicate()
         err += f"\ntimed out after {timeout} s"
     finally:
         with _lock:

@@ -10,6 +10,8 @@ import random
 import shutil
 import tempfile
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -82,6 +84,26 @@ def save_results(name: str, records) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def quietly(fn: Callable[..., T], *args, **kwargs) -> tuple[T, list[str]]:
+    """Run ``fn(*args, **kwargs)`` recording minelib's warnings instead of showing them.
+
+    Returns the result and the warnings' messages, for a chapter that demonstrates a failure on purpose
+    and prints what ``minelib`` said (stored outputs carry no raw warnings).
+    """
+    from minelib import MINEWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MINEWarning)
+        result = fn(*args, **kwargs)
+    said = []
+    for w in caught:
+        if issubclass(w.category, MINEWarning):
+            said.append(str(w.message))
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return result, said
 
 
 @dataclass(frozen=True)
