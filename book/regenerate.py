@@ -67,8 +67,9 @@ def run_notebook(
 
     The kernel starts in the notebook's folder and inherits ``env`` (default: this process's). The child
     runs in its own process group; :func:`stop_children` (called on SIGINT/SIGTERM) signals that group,
-    and nbclient's own handler then shuts its kernel down (the kernel has a session of its own). ``timeout`` bounds the whole run (seconds); returns the finished process with its
-    captured output; ``returncode`` is non-zero on any error, a failed ``assert`` cell included.
+    and nbclient's own handler then shuts its kernel down (the kernel has a session of its own).
+    ``timeout`` bounds the whole run (seconds). Returns the finished process with its captured output;
+    ``returncode`` is non-zero on any error, a failed ``assert`` cell included.
     """
     output = Path(output).resolve()
     if output.suffix != ".ipynb":
