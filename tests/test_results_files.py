@@ -56,7 +56,8 @@ def load_records(text: str, schema: Schema) -> list[dict]:
         )
         for name, types in schema.fields.items():
             value = record[name]
-            assert isinstance(value, types) and not isinstance(value, bool), f"record {i}: {name}={value!r}"
+            ok = isinstance(value, types) and (types is bool or not isinstance(value, bool))
+            assert ok, f"record {i}: {name}={value!r}"
             if isinstance(value, float):
                 assert math.isfinite(value), f"record {i}: {name}={value!r} is not finite"
         assert record["budget"] == "full", f"record {i} comes from budget {record['budget']!r}, not full"
@@ -222,6 +223,41 @@ def check_nonlinear(text: str, nb) -> None:
     agree(worst[2], largest_error("ksg"), "largest |KSG - exact|")
 
 
+# --- robustness.json (book/robustness.ipynb) --------------------------------------------------------------
+
+ROBUSTNESS_COLUMNS = [
+    ("mine", "none"),
+    ("mine", "standardize"),
+    ("mine", "copula"),
+    ("ksg", "standardize"),
+    ("ksg", "copula"),
+]
+
+
+def check_robustness(text: str, nb) -> None:
+    records = load_records(text, SCHEMAS["robustness.json"])
+    out = stdout_of(nb)
+    check_stamp(records, out)
+    written = find(
+        r"^(\d+) estimates written to (\S+) \(5,000 samples, (\d+) seed\(s\), (\d+) steps\)$", out, "the count"
+    )
+    assert int(written[1]) == len(records), f"the notebook wrote {written[1]} records, the file has {len(records)}"
+    assert Path(written[2]).name == "robustness.json"
+    assert {r["seed"] for r in records} == set(range(int(written[3]))), f"the notebook prints {written[3]} seed(s)"
+    assert all(r["steps"] == int(written[4]) and r["n"] == 5000 for r in records), "steps or n differ"
+    blocks = re.findall(r"^(\d+) \+ (\d+) dimensions\n((?:  nu = .*\n?)+)", out, re.M)
+    shapes = {(r["x_dim"], r["z_dim"]) for r in records}
+    assert {(int(a), int(b)) for a, b, _ in blocks} == shapes, f"one table per shape {shapes}"
+    for dx, dz, rows in blocks:
+        for nu, cells, exact in re.findall(r"^  nu = +(\d+): (.*)\| (\S+)$", rows, re.M):
+            chosen = [r for r in records if (r["x_dim"], r["z_dim"], r["nu"]) == (int(dx), int(dz), int(nu))]
+            assert chosen, f"no records for {dx} + {dz} dimensions, nu = {nu}"
+            agree(exact, chosen[0]["truth"], f"exact MI, nu = {nu}")
+            for cell, (estimator, prep) in zip(cells.split(), ROBUSTNESS_COLUMNS, strict=True):
+                values = [r["estimate"] for r in chosen if (r["estimator"], r["preprocess"]) == (estimator, prep)]
+                agree(cell, mean(values), f"{estimator}, {prep}, {dx} + {dz} dimensions, nu = {nu}")
+
+
 # --- the registry ---------------------------------------------------------------------------------------
 
 
@@ -268,6 +304,26 @@ SCHEMAS: dict[str, Schema] = {
         ),
         key=("estimator", "f", "sigma", "seed"),
         check=check_nonlinear,
+    ),
+    "robustness.json": Schema(
+        chapter="robustness",
+        fields=dict(
+            estimator=str,
+            preprocess=str,
+            x_dim=int,
+            z_dim=int,
+            nu=NUMBER,
+            seed=int,
+            estimate=NUMBER,
+            truth=NUMBER,
+            n=int,
+            steps=int,
+            warned=bool,
+            device=str,
+            budget=str,
+        ),
+        key=("estimator", "preprocess", "x_dim", "nu", "seed"),
+        check=check_robustness,
     ),
 }
 
