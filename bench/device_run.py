@@ -18,6 +18,12 @@ Sections:
   ``book/regenerate.py``'s ``run_notebook`` into a temporary folder. Needs ``nbclient`` and ``ipykernel``
   (carry them as wheels); without them every chapter is recorded as skipped.
 
+* ``throughput``, ``ensemble``, ``ksg``, ``accuracy``: the timing comparisons of
+  :mod:`minelib.book.benchmarks` (training throughput against the batch size; an ensemble of N networks
+  against N one-at-a-time runs; KSG against N and the dimension, on a GPU the exhaustive torch search;
+  error against wall-clock time for MINE and KSG). On a CPU they use ``--threads`` threads (default: every
+  core) and the results go to the CPU's own folder: run them here too, so the chapter can compare.
+
 To add a section, write one function ``def name(ctx: Context) -> dict`` decorated with
 ``@section("name")``; its docstring's first line is its title. It returns ``{"rows": [...], ...}`` with
 one row per item (each with a ``"status"``; ``"ok"`` when it worked, ``NOT_RUN`` when the budget ran
@@ -33,7 +39,6 @@ import datetime
 import importlib.util
 import json
 import os
-import platform
 import re
 import signal
 import subprocess
@@ -71,6 +76,10 @@ class Context:
     def size(self, full, smoke):
         return smoke if self.smoke else full
 
+    def deadline(self) -> float:
+        """The :func:`time.monotonic` value at which the budget runs out."""
+        return self.started + self.budget_s
+
 
 def section(name: str):
     """Register ``fn`` as the section ``name``."""
@@ -83,24 +92,6 @@ def section(name: str):
 
 
 # ------------------------------------------------------------------------------------------ the machine
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
-
-
-def device_name() -> str:
-    import torch
-
-    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu {cpu_model()}"
 
 
 def git(*args: str) -> str | None:
@@ -122,32 +113,18 @@ def package_version(name: str) -> str | None:
 
 
 def device_record() -> dict:
-    """What this machine is (no host name): device, software versions, threads, date and code version."""
-    import torch
+    """What this machine is (no host name): :func:`minelib.book.timing.device_record` plus the packages and
+    the code version."""
+    from minelib.book.timing import device_record as library_record
 
-    import minelib
-
-    cuda = torch.cuda.is_available()
+    names = ("numpy", "scipy", "nbclient", "ipykernel", "ipywidgets")
+    status = git("status", "--porcelain", "--untracked-files=no")
     return {
-        "device": device_name(),
-        "device_type": "cuda" if cuda else "cpu",
-        "gpu_count": torch.cuda.device_count() if cuda else 0,
-        "gpu_memory_gib": round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1) if cuda else None,
-        "cpu": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
+        **library_record(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
-        "float32_matmul_precision": torch.get_float32_matmul_precision(),
-        "python": platform.python_version(),
-        "platform": f"{platform.system()} {platform.machine()}",
-        "packages": {n: package_version(n) for n in ("numpy", "scipy", "nbclient", "ipykernel", "ipywidgets")},
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "minelib": minelib.__version__,
+        "packages": {n: package_version(n) for n in names},
         "git_commit": git("rev-parse", "HEAD"),
-        "git_dirty": None if (status := git("status", "--porcelain", "--untracked-files=no")) is None else bool(status),
+        "git_dirty": None if status is None else bool(status),
     }
 
 
@@ -276,6 +253,78 @@ def rehearsal(ctx: Context) -> dict:
     return {"rows": rows, "chapter_timeout_s": ctx.chapter_timeout_s, "env": {"MINE_BUDGET": "smoke"}}
 
 
+def _device():
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _timing_section(ctx: Context, rows: list[dict]) -> dict:
+    from minelib.book.timing import device_record
+
+    return {"rows": rows, "device_record": device_record(_device()), "smoke": ctx.smoke}
+
+
+@section("throughput")
+def throughput(ctx: Context) -> dict:
+    """MINE training throughput against the batch size
+
+    Steps and pairs per second of one network, batch sizes 64 to 65,536 (comparison 1 of the timing chapter).
+    """
+    from minelib.book.benchmarks import training_throughput
+
+    sizes = ctx.size([64, 256, 1024, 4096, 16_384, 65_536], [64, 256])
+    rows = training_throughput(
+        _device(), sizes, steps=ctx.size(200, 5), repeats=ctx.size(3, 1), deadline=ctx.deadline()
+    )
+    return _timing_section(ctx, rows)
+
+
+@section("ensemble")
+def ensemble(ctx: Context) -> dict:
+    """An ensemble of N networks against N one-at-a-time runs
+
+    N = 1 to 256 MINE networks trained in one batched pass, and N times one network alone (comparison 2).
+    """
+    from minelib.book.benchmarks import ensemble_speedup
+
+    sizes = ctx.size([1, 4, 16, 64, 256], [1, 4])
+    rows = ensemble_speedup(_device(), sizes, steps=ctx.size(300, 5), repeats=ctx.size(3, 1), deadline=ctx.deadline())
+    return _timing_section(ctx, rows)
+
+
+@section("ksg")
+def ksg(ctx: Context) -> dict:
+    """KSG against the number of samples and the dimension
+
+    The exhaustive torch search on a GPU, the tree and blocked searches of ksg_mi on a CPU (comparison 3).
+    """
+    from minelib.book.benchmarks import ksg_times
+
+    sizes = ctx.size([1000, 3000, 10_000, 30_000, 100_000], [300, 600])
+    rows = ksg_times(_device(), sizes, ctx.size([1, 5, 10, 20], [1, 10]), deadline=ctx.deadline())
+    return _timing_section(ctx, rows)
+
+
+@section("accuracy")
+def accuracy(ctx: Context) -> dict:
+    """Time to accuracy on correlated Gaussians
+
+    Error against wall-clock seconds for MINE and KSG at d = 1, 5, 20 per variable (comparison 4).
+    """
+    from minelib.book.benchmarks import time_to_accuracy
+
+    rows = time_to_accuracy(
+        _device(),
+        ctx.size([1, 5, 20], [1]),
+        mine_steps=ctx.size((100, 300, 1000, 3000), (5, 10)),
+        ksg_sizes=ctx.size((1000, 3000, 10_000, 30_000), (300, 600)),
+        n=ctx.size(20_000, 2000),
+        deadline=ctx.deadline(),
+    )
+    return _timing_section(ctx, rows)
+
+
 # --------------------------------------------------------------------------------------------- driver
 
 
@@ -306,7 +355,8 @@ def markdown_table(records: list[dict]) -> str:
     for rec in records:
         lines.append(f"| {rec['section']} | (section) | {rec['status']} | {rec['seconds']:.1f} |")
         for row in rec.get("rows", []):
-            item = row.get("chapter") or row.get("name", "")
+            keys = ("chapter", "name", "method", "batch_size", "n_models", "n", "dim", "budget")
+            item = row.get("chapter") or ", ".join(f"{k} {row[k]}" for k in keys if k in row)
             status = f"**{row['status'].upper()}**" if row["status"] in FAILURES else row["status"]
             seconds = f"{row['seconds']:.1f}" if "seconds" in row else "-"
             lines.append(f"| {rec['section']} | {item} | {status} | {seconds} |")
@@ -321,6 +371,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chapters", default=None, help="comma list of chapter names for the rehearsal")
     parser.add_argument("--chapter-timeout-s", type=float, default=CHAPTER_TIMEOUT_S)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (the CPU test)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads on a CPU (default: all)")
     args = parser.parse_args(argv)
     args.sections = [s for s in args.sections.split(",") if s]
     unknown = [s for s in args.sections if s not in SECTIONS]
@@ -335,9 +386,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import torch
+
     args = parse_args(argv)
+    if not torch.cuda.is_available():
+        torch.set_num_threads(args.threads)
     record = device_record()
-    out = args.out.resolve() / slug(record["device"])
+    from minelib.book.timing import device_slug
+
+    out = args.out.resolve() / device_slug(record["device"])
     ctx = Context(out, args.budget_s, args.smoke, args.chapters, args.chapter_timeout_s)
     write_json(ctx.out / "device.json", record)
     print(f"device: {record['device']} | torch {record['torch']} | CUDA {record['cuda']} | results in {ctx.out}")

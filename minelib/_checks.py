@@ -123,3 +123,23 @@ def per_model(name: str, v: str | Sequence[str], allowed: Sequence[str], n_model
     if len(values) != n_models:
         raise ValueError(f"{name} must be one name or {n_models} names (one per model), got {len(values)}")
     return [choice(name, s, allowed) for s in values]
+
+
+def default_device() -> torch.device:
+    """CUDA when available, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def device_value(name: str, device: str | torch.device | None) -> torch.device:
+    """A torch device that holds values and exists here (``None``: :func:`default_device`)."""
+    if device is None:
+        return default_device()
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"{name} must name a torch device such as 'cpu' or 'cuda', got {device!r} ({e})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{name} 'cuda' was asked for, but torch sees no CUDA GPU here")
+    if device.type == "meta":
+        raise ValueError(f"{name} 'meta' holds no values: choose 'cpu' or 'cuda'")
+    return device

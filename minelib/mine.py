@@ -33,6 +33,7 @@ from minelib._checks import (
     MINEWarning,
     as_samples,
     choice,
+    device_value,
     in_open_interval,
     per_model,
     positive_int,
@@ -49,11 +50,6 @@ OBJECTIVES = ("dv", "f")
 GRADIENTS = ("biased", "ema")
 MARGINALS = ("shuffle", "independent")
 CHECKPOINTS = ("best", "last")
-
-
-def default_device() -> torch.device:
-    """CUDA when available, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _generator(device: torch.device, seed: int | None) -> torch.Generator:
@@ -118,7 +114,7 @@ class MINE(nn.Module):
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         self.seed = seed_value("seed", seed)
-        device = _device(device)
+        device = device_value("device", device)
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
@@ -408,17 +404,3 @@ class MINE(nn.Module):
             )
         for problem in problems:
             warnings.warn(problem, MINEWarning, stacklevel=3)
-
-
-def _device(device: str | torch.device | None) -> torch.device:
-    if device is None:
-        return default_device()
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as e:
-        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r} ({e})") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for, but torch sees no CUDA GPU here")
-    if device.type == "meta":
-        raise ValueError("device 'meta' holds no values: choose 'cpu' or 'cuda'")
-    return device

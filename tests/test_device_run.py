@@ -28,7 +28,8 @@ device_run = _load_device_run()
 def test_one_chapter_end_to_end_on_cpu(tmp_path):
     env = {**os.environ, "PYTHONPATH": ".", "OMP_NUM_THREADS": "1"}  # relative, as on the device machine
     env.pop("MINE_BUDGET", None)  # the script sets the smoke budget itself
-    command = [sys.executable, SCRIPT, "--smoke", "--sections", "rehearsal", "--chapters", FAST]
+    sections = "rehearsal,throughput,ensemble,ksg,accuracy"
+    command = [sys.executable, SCRIPT, "--smoke", "--sections", sections, "--chapters", FAST, "--threads", "1"]
     run = subprocess.run(
         [*command, "--budget-s", "300", "--out", tmp_path], cwd=ROOT, env=env, capture_output=True, text=True
     )
@@ -50,6 +51,15 @@ def test_one_chapter_end_to_end_on_cpu(tmp_path):
     assert row["chapter"] == FAST and row["status"] == "ok" and row["seconds"] > 0, row
     assert "budget smoke | device cpu" in row["stamp"]
     assert not list(folder.glob(".*")), "a temporary file was left behind"
+    for name in ("throughput", "ensemble", "ksg", "accuracy"):  # the timing sections, at the smoke size
+        timing = json.loads((folder / f"{name}.json").read_text())
+        assert timing["status"] == "done" and timing["rows"], name
+        assert all(r["status"] == "ok" for r in timing["rows"]), timing["rows"]
+        assert timing["device_record"]["torch_threads"] == 1
+    from minelib.book.benchmarks import load_timings
+
+    (found,) = load_timings(tmp_path).values()  # the timing chapter reads it back
+    assert {"throughput", "ensemble", "ksg", "accuracy"} <= set(found)
 
 
 def test_a_section_without_budget_runs_nothing(tmp_path):

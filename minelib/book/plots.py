@@ -35,3 +35,55 @@ def venn(ax: Axes, h_x: float, h_z: float, mi: float, labels: tuple[str, str] = 
     ax.set_ylim(-max(r1, r2) * 1.35, max(r1, r2) * 1.3)
     ax.set_aspect("equal")
     ax.axis("off")
+
+
+def _devices(timings: dict, section: str):
+    """(label, rows, style) per device that has ``section``; a device measured in this session is dashed."""
+    for k, (name, found) in enumerate(timings.items()):
+        if found.get(section):
+            yield name, found[section], dict(color=f"C{k}", ls="--" if found.get("live") else "-")
+
+
+def plot_throughput(ax: Axes, timings: dict) -> None:
+    """Pairs per second against the batch size, one line per device (log-log)."""
+    for name, rows, style in _devices(timings, "throughput"):
+        ax.loglog([r["batch_size"] for r in rows], [r["pairs_per_s"] for r in rows], marker="o", label=name, **style)
+    ax.set(xlabel="batch size b", ylabel="training pairs per second", title="MINE throughput (hidden 64-64)")
+    ax.legend(fontsize=8)
+
+
+def plot_ensemble(ax: Axes, timings: dict) -> None:
+    """Speed-up of one ensemble over N one-at-a-time runs, one line per device."""
+    for name, rows, style in _devices(timings, "ensemble"):
+        ax.loglog([r["n_models"] for r in rows], [r["speedup"] for r in rows], marker="o", label=name, **style)
+    ax.axhline(1, color="k", lw=1)
+    ax.set(xlabel="networks N", ylabel="speed-up (one at a time / ensemble)", title="Ensembles of N networks")
+    ax.legend(fontsize=8)
+
+
+def plot_ksg(ax: Axes, timings: dict, dim: int) -> None:
+    """KSG seconds against the number of samples at one dimension, one line per device (log-log)."""
+    for name, rows, style in _devices(timings, "ksg"):
+        rows = [r for r in rows if r["dim"] == dim]
+        if rows:
+            label = f"{name} ({rows[0]['method']})"
+            ax.loglog([r["n"] for r in rows], [r["seconds"] for r in rows], marker="o", label=label, **style)
+    ax.set(xlabel="samples N", ylabel="seconds", title=f"KSG, d = {dim} per variable")
+    ax.legend(fontsize=7)
+
+
+def plot_accuracy(ax: Axes, timings: dict, dim: int) -> None:
+    """Error |estimate - truth| in nats against seconds for MINE (circles) and KSG (squares), per device."""
+    for name, rows, style in _devices(timings, "accuracy"):
+        for method, marker in (("mine", "o"), ("ksg", "s")):
+            chosen = [r for r in rows if r["dim"] == dim and r["method"] == method]
+            if chosen:
+                ax.loglog(
+                    [r["seconds"] for r in chosen],
+                    [max(r["error"], 1e-3) for r in chosen],
+                    marker=marker,
+                    label=f"{method.upper()}, {name}",
+                    **style,
+                )
+    ax.set(xlabel="wall-clock seconds", ylabel="|estimate - truth| [nats]", title=f"d = {dim} per variable")
+    ax.legend(fontsize=7)

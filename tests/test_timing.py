@@ -1,0 +1,116 @@
+"""The timing helper, the four comparisons at a tiny size, the exact KSG in torch, and the timing plots."""
+
+import json
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+import minelib as m
+from minelib.book import benchmarks
+from minelib.book.plots import plot_accuracy, plot_ensemble, plot_ksg, plot_throughput
+from minelib.book.timing import device_record, device_slug, time_call
+from minelib.ksg_torch import ksg_mi_torch
+
+
+@pytest.mark.parametrize(
+    ("n", "dim", "k", "rows"), [(200, 1, 3, None), (517, 2, 1, 64), (300, 8, 5, 7), (257, 20, 3, 256)]
+)
+def test_torch_ksg_equals_ksg_mi(n, dim, k, rows):
+    x, z = m.sample_correlated_gaussians(n, dim, 0.6, seed=n)
+    assert ksg_mi_torch(x, z, k, device="cpu", rows=rows) == pytest.approx(m.ksg_mi(x, z, k), abs=1e-9)
+
+
+def test_torch_ksg_same_preprocessing_ties_and_errors():
+    x, z = m.sample_correlated_gaussians(300, 2, 0.5, seed=0)
+    x = x.astype(float)
+    for prep in ("none", "copula"):
+        assert ksg_mi_torch(1e3 * x, z, preprocess=prep, device="cpu") == pytest.approx(
+            m.ksg_mi(1e3 * x, z, preprocess=prep), abs=1e-9
+        )
+    grid = np.round(x * 2)  # ties at the radius: the strict "<" must match
+    assert ksg_mi_torch(grid + 0.01 * z, z, device="cpu") == pytest.approx(m.ksg_mi(grid + 0.01 * z, z), abs=1e-9)
+    with pytest.raises(ValueError, match="identical samples"):
+        ksg_mi_torch(np.repeat(x[:25], 4, 0), np.repeat(z[:25], 4, 0), device="cpu")
+    with pytest.raises(ValueError, match="rows must be a positive integer"):
+        ksg_mi_torch(x, z, device="cpu", rows=0)
+    with pytest.raises(ValueError, match="device"):
+        ksg_mi_torch(x, z, device="tpu")
+
+
+def test_time_call_counts_warmup_and_repeats():
+    calls = []
+    t = time_call(lambda: calls.append(time.sleep(0.002)), "cpu", warmup=2, repeats=5)
+    assert len(calls) == 7 and t.repeats == 5
+    assert 0.002 <= t.q25 <= t.median <= t.q75 < 0.5
+    with pytest.raises(ValueError, match="repeats"):
+        time_call(lambda: None, repeats=0)
+    with pytest.raises(ValueError, match="warmup"):
+        time_call(lambda: None, warmup=-1)
+
+
+def test_device_record():
+    record = device_record("cpu")
+    for key in ("device", "device_type", "torch", "cuda", "cudnn", "float32_matmul_precision", "torch_threads"):
+        assert key in record
+    assert record["device"].startswith("cpu ") and record["device_type"] == "cpu"
+    assert device_slug("NVIDIA H200") == "nvidia-h200" and device_slug(record["device"]).startswith("cpu-")
+
+
+def test_the_comparisons_at_a_tiny_size_and_their_deadline():
+    rows = benchmarks.training_throughput("cpu", [32, 64], steps=3, repeats=1)
+    assert [r["batch_size"] for r in rows] == [32, 64] and all(r["pairs_per_s"] > 0 for r in rows)
+    rows = benchmarks.ensemble_speedup("cpu", [1, 3], steps=3, repeats=1)
+    assert rows[0]["one_at_a_time_s"] == rows[0]["one_model_s"] and rows[1]["one_at_a_time_s"] > rows[0]["one_model_s"]
+    rows = benchmarks.ksg_times("cpu", [100, 200], [1, 3])
+    assert len(rows) == 4 and all(
+        r["estimate"] == pytest.approx(m.ksg_mi(*m.sample_correlated_gaussians(r["n"], r["dim"], 0.5, seed=1)))
+        for r in rows
+    )
+    rows = benchmarks.time_to_accuracy("cpu", [1], mine_steps=(3,), ksg_sizes=(100,), n=1000)
+    assert {r["method"] for r in rows} == {"mine", "ksg"} and all(r["truth"] == m.gaussian_mi(0.5) for r in rows)
+    past = time.monotonic() - 1
+    assert {r["status"] for r in benchmarks.ksg_times("cpu", [100], [1], deadline=past)} == {benchmarks.NOT_RUN}
+    assert {r["status"] for r in benchmarks.training_throughput("cpu", [32], deadline=past)} == {benchmarks.NOT_RUN}
+
+
+def _fake_device(folder, name, device_type, scale):
+    sub = folder / device_slug(name)
+    sub.mkdir(parents=True)
+    record = {"device": name, "device_type": device_type, "date_utc": "2026-11-29T00:00:00+00:00", "torch": "2.11"}
+    (sub / "device.json").write_text(json.dumps(record))
+    rows = {
+        "throughput": [{"batch_size": b, "pairs_per_s": scale * b, "status": "ok"} for b in (64, 256)],
+        "ensemble": [{"n_models": n, "speedup": scale * n, "status": "ok"} for n in (1, 4)],
+        "ksg": [{"n": n, "dim": 1, "method": "x", "seconds": n / scale, "status": "ok"} for n in (100, 1000)],
+        "accuracy": [
+            {"method": me, "dim": 1, "seconds": s, "error": 0.1 / s, "status": "ok"}
+            for me in ("mine", "ksg")
+            for s in (1, 2)
+        ],
+    }
+    for section, section_rows in rows.items():
+        (sub / f"{section}.json").write_text(json.dumps({"rows": section_rows, "device_record": record}))
+
+
+@pytest.mark.parametrize("devices", [1, 2])
+def test_the_chapter_plots_one_or_two_devices(tmp_path, devices):
+    _fake_device(tmp_path, "cpu AMD EPYC", "cpu", 1.0)
+    if devices == 2:
+        _fake_device(tmp_path, "NVIDIA H200", "cuda", 50.0)
+    timings = benchmarks.load_timings(tmp_path)
+    assert len(timings) == devices
+    fig, axes = plt.subplots(1, 4)
+    plot_throughput(axes[0], timings)
+    plot_ensemble(axes[1], timings)
+    plot_ksg(axes[2], timings, 1)
+    plot_accuracy(axes[3], timings, 1)
+    assert len(axes[0].get_lines()) == devices and len(axes[3].get_lines()) == 2 * devices
+    assert {t.get_text() for t in axes[0].get_legend().get_texts()} == set(timings)
+    plt.close(fig)
+    assert benchmarks.load_timings(tmp_path / "absent") == {}
