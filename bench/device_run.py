@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import hashlib
 import importlib.util
 import json
 import os
@@ -119,8 +120,12 @@ def device_record() -> dict:
 
     names = ("numpy", "scipy", "nbclient", "ipykernel", "ipywidgets")
     status = git("status", "--porcelain", "--untracked-files=no")
+    code = hashlib.sha256()
+    for path in sorted([*(ROOT / "minelib").rglob("*.py"), Path(__file__)]):
+        code.update(path.read_bytes())
     return {
         **library_record(),
+        "code_sha256": code.hexdigest(),  # the code that ran (minelib and this script), whatever git says
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "packages": {n: package_version(n) for n in names},
         "git_commit": git("rev-parse", "HEAD"),
