@@ -141,6 +141,7 @@ def write_json(path: Path, record: dict) -> None:
         with os.fdopen(fd, "w") as f:
             json.dump(record, f, indent=1)
             f.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

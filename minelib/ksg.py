@@ -237,9 +237,10 @@ def ksg_mi(x: ArrayLike, z: ArrayLike, k: int = 3, workers: int = 1, preprocess:
     x, z = _checked_pair(x, z, k, preprocess)
     n, dim = len(x), x.shape[1] + z.shape[1]
     if dim >= BLOCKED_FROM_DIM and n * n * dim > _PAIRS_WARN:
+        minutes = n * n * dim / 1e9 / threads / 60  # about 1e9 coordinate differences per second and core
         warnings.warn(
             f"KSG in {dim} joint dimensions compares all {n:,} x {n:,} pairs ({n * n * dim:.1e} coordinate "
-            f"differences, roughly {n * n * dim / 3e9 / threads / 60:.0f} min here): subsample, or use workers=-1",
+            f"differences, roughly {minutes:.0f} min with {threads} thread(s)): subsample, or use workers=-1",
             MINEWarning,
             stacklevel=2,
         )

@@ -296,6 +296,8 @@ class MINE(nn.Module):
         )
         if self.preprocess != "copula":
             self._warn_heavy_tails(train_x, train_z)
+        if self.preprocess == "none":
+            self._warn_offsets(train_x, train_z)
         data = {
             split: (
                 self._tensor("x", self._transforms[0](x[..., rows, :])),
@@ -303,6 +305,7 @@ class MINE(nn.Module):
             )
             for split, rows in splits.items()
         }
+        self._checkpoint = loop.checkpoint
         self._train(data["train"], data["val"], loop, _generator(self.device, split_seed))
         values, se = self._estimate(*data["test"], n_shuffles, seed=0)
         self.estimate_, self.stderr_ = self._to_output(values), self._to_output(se)
@@ -377,6 +380,19 @@ class MINE(nn.Module):
                     stacklevel=3,
                 )
 
+    def _warn_offsets(self, x: np.ndarray, z: np.ndarray) -> None:
+        for name, a in (("x", x), ("z", z)):
+            a = a / np.maximum(np.abs(a).max(-2, keepdims=True), np.finfo(float).tiny)  # no overflow in std
+            ratio = np.abs(a.mean(-2)) / np.maximum(a.std(-2), np.finfo(float).tiny)
+            if ratio.max() > 1e3:
+                warnings.warn(
+                    f"{name} column {int(np.argmax(ratio.max(0) if ratio.ndim > 1 else ratio))} sits {ratio.max():.0e} "
+                    "standard deviations from zero: the network sees nearly the same large input for every sample "
+                    "(and float32 keeps few of its digits), so it can learn nothing. Use preprocess='standardize'.",
+                    MINEWarning,
+                    stacklevel=3,
+                )
+
     def _warn_after_fit(self, values: np.ndarray, se: np.ndarray) -> None:
         val = np.atleast_2d(self.history["val"].T).reshape(self.n_models, -1)
         train = self.history["train"].reshape(len(self.history["train"]), -1)
@@ -392,8 +408,8 @@ class MINE(nn.Module):
         if collapsed.any():
             problems.append(
                 f"the validation bound collapsed from {best[collapsed].min():.3g} to {np.nanmin(last[collapsed]):.3g} "
-                f"nats{self._members(collapsed)}: training is unstable (learning rate too high?); the estimate comes "
-                "from the best checkpoint"
+                f"nats{self._members(collapsed)}: training is unstable (learning rate too high?)"
+                + ("; the estimate comes from the best checkpoint" if self._checkpoint == "best" else "")
             )
         negative = np.isfinite(values) & ((values < -(0.05 + 3 * se)) | (values < -1))
         if negative.any():

@@ -37,6 +37,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
@@ -55,10 +56,7 @@ assert "site-packages" in where, where
 
 
 def _load_regenerate():
-    spec = importlib.util.spec_from_file_location("regenerate", ROOT / "book" / "regenerate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("book/regenerate.py", "regenerate")
 
 
 REGENERATE = _load_regenerate()

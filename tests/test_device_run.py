@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bench" / "device_run.py"
@@ -15,11 +16,7 @@ FAST = "mutual_information"
 
 
 def _load_device_run():
-    spec = importlib.util.spec_from_file_location("device_run", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["device_run"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/device_run.py", "device_run")
 
 
 device_run = _load_device_run()

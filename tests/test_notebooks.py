@@ -1,6 +1,5 @@
 """Notebook hygiene: every chapter in _toc.yml exists and its stored outputs are one clean run of this code."""
 
-import importlib.util
 import json
 import os
 import re
@@ -9,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from scripts import load_script
 
 import minelib
 from minelib.book import budget
@@ -20,10 +20,7 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 def _load_regenerate():
     """``book/regenerate.py`` reads the table of contents; the tests use the same reader."""
-    spec = importlib.util.spec_from_file_location("regenerate", ROOT / "book" / "regenerate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("book/regenerate.py", "regenerate")
 
 
 TOC = _load_regenerate().toc_entries()

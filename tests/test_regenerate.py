@@ -15,7 +15,6 @@ one stopped by SIGTERM. The refused budgets start none, by design.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import shutil
@@ -29,6 +28,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
+from scripts import load_script
 
 from minelib.book import profile, results_path, save_results
 
@@ -39,10 +39,7 @@ STORED_RESULTS = "[0]"
 
 def _load_regenerate():
     """A fresh copy of the module for each test: its stop flag and running set start empty."""
-    spec = importlib.util.spec_from_file_location("regenerate_under_test", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("book/regenerate.py", "regenerate_under_test")
 
 
 def _make_book(root: Path, *sources: str) -> Path:

@@ -2,6 +2,7 @@
 
 import json
 import time
+from pathlib import Path
 
 import matplotlib
 
@@ -114,3 +115,24 @@ def test_the_chapter_plots_one_or_two_devices(tmp_path, devices):
     assert {t.get_text() for t in axes[0].get_legend().get_texts()} == set(timings)
     plt.close(fig)
     assert benchmarks.load_timings(tmp_path / "absent") == {}
+
+
+STORED = sorted((Path(__file__).resolve().parents[1] / "book" / "results" / "devices").glob("*/device.json"))
+
+
+@pytest.mark.parametrize("record_file", STORED, ids=lambda p: p.parent.name)
+def test_stored_device_results_are_complete(record_file):
+    # Every stored device folder: a device record that names the folder, and sections that parse, each row
+    # either measured ("ok", with its numbers) or openly not run; no device is claimed without a record.
+    record = json.loads(record_file.read_text())
+    assert device_slug(record["device"]) == record_file.parent.name
+    for key in ("device_type", "torch", "cuda", "float32_matmul_precision", "torch_threads", "date_utc"):
+        assert key in record, key
+    sections = {p.stem: json.loads(p.read_text()) for p in record_file.parent.glob("*.json") if p.name != "device.json"}
+    assert sections, "a device folder without measurements"
+    for name, data in sections.items():
+        assert data["status"] in ("done", "partial"), (name, data["status"])
+        for row in data["rows"]:
+            assert row["status"] in ("ok", benchmarks.NOT_RUN), (name, row)
+            if row["status"] == "ok" and "seconds" in row:
+                assert row["seconds"] > 0
