@@ -3,14 +3,17 @@
 Layers, each importing only from those above it in this list:
 
 1. ground truth, maths and data handling: ``minelib.data``, ``minelib.information``, ``minelib.bounds``,
-   ``minelib.preprocess``, ``minelib.ksg``, ``minelib.ema``;
-2. networks and the trainer: ``minelib.nets``, ``minelib.mine``, ``minelib.estimate``;
-3. notebook helpers: ``minelib.book`` (size profile, set-up, plots, sliders).
+   ``minelib.preprocess``, ``minelib.ksg``, ``minelib.ksg_torch``, ``minelib.ema``;
+2. networks, the trainer and the MI term: ``minelib.nets``, ``minelib.mine``, ``minelib.estimate``,
+   ``minelib.mi_term`` (MINE as a differentiable loss term for other models), ``minelib.diagnostics``;
+3. notebook helpers: ``minelib.book`` (size profile, set-up, results I/O, timing and the timing
+   comparisons, plots, sliders); not imported by ``import minelib``.
 """
 
 from minelib._checks import MINEWarning
-from minelib.bounds import dv_bound, f_bound, log_mean_exp
+from minelib.bounds import dv, dv_bound, f_bound, infonce, js, log_mean_exp, nwj, smile
 from minelib.data import (
+    gaussian_log_ratio,
     gaussian_mi,
     nonlinear_mi,
     sample_correlated_gaussians,
@@ -22,16 +25,21 @@ from minelib.ema import ema_log_mean_exp, ema_log_mean_exp_surrogate, update_log
 from minelib.estimate import MIResult, estimate_many, estimate_mi
 from minelib.information import entropy, gibbs, kl_divergence, mutual_information, product_of_marginals
 from minelib.ksg import ksg_mi, ksg_mi_bruteforce
+from minelib.mi_term import MITerm, adaptive_gradient_clip
 from minelib.mine import MINE
-from minelib.nets import StatisticsNetwork
+from minelib.nets import SeparableCritic, StatisticsNetwork
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MINE",
+    "MITerm",
     "MINEWarning",
     "MIResult",
+    "SeparableCritic",
     "StatisticsNetwork",
+    "adaptive_gradient_clip",
+    "dv",
     "dv_bound",
     "ema_log_mean_exp",
     "ema_log_mean_exp_surrogate",
@@ -39,18 +47,23 @@ __all__ = [
     "estimate_many",
     "estimate_mi",
     "f_bound",
+    "gaussian_log_ratio",
     "gaussian_mi",
     "gibbs",
+    "infonce",
+    "js",
     "kl_divergence",
     "ksg_mi",
     "ksg_mi_bruteforce",
     "log_mean_exp",
     "mutual_information",
+    "nwj",
     "nonlinear_mi",
     "product_of_marginals",
     "sample_correlated_gaussians",
     "sample_nonlinear",
     "sample_student_t",
+    "smile",
     "student_t_mi",
     "update_log_ema",
 ]

@@ -80,3 +80,91 @@ def f_bound(t_joint, t_marginal, *, p: Weights = None, q: Weights = None, dim: i
     return _mean(t_joint, p, dim) - (
         torch.exp(t_marginal - 1).mean(dim) if q is None else (torch.exp(t_marginal - 1) * q).sum(dim)
     )
+
+
+# ------------------------------------------------------------------ the MINE family, from critic scores
+#
+# Each bound takes either the joint scores ``t_joint`` (..., b) and marginal scores ``t_marginal`` (..., m),
+# or one score matrix ``scores`` (..., b, b) with ``scores[i, j] = T(x_i, z_j)``: the diagonal holds the
+# joint pairs, the b(b - 1) off-diagonal entries pairs of the product of marginals (Poole et al., 2019).
+
+
+def _joint_and_marginal(t, t_marginal) -> tuple[torch.Tensor, torch.Tensor]:
+    t = _as_tensor(t)
+    if t_marginal is not None:
+        return t, _as_tensor(t_marginal)
+    if t.dim() < 2 or t.shape[-1] != t.shape[-2] or t.shape[-1] < 2:
+        raise ValueError(f"a score matrix must be square, (..., b, b) with b >= 2, got shape {tuple(t.shape)}")
+    b = t.shape[-1]
+    off = ~torch.eye(b, dtype=torch.bool, device=t.device)
+    return t.diagonal(dim1=-2, dim2=-1), t[..., off].reshape(*t.shape[:-2], b * (b - 1))
+
+
+def dv(t, t_marginal=None) -> torch.Tensor:
+    r"""Donsker–Varadhan: :math:`\hat{\mathbb{E}}_P[T] - \log\hat{\mathbb{E}}_Q[e^T]` (MINE's bound).
+
+    Tight at :math:`T^* = \log\frac{dP}{dQ} + c` for any constant :math:`c`."""
+    joint, marginal = _joint_and_marginal(t, t_marginal)
+    return joint.mean(-1) - log_mean_exp(marginal)
+
+
+def nwj(t, t_marginal=None) -> torch.Tensor:
+    r"""Nguyen–Wainwright–Jordan (MINE-f): :math:`\hat{\mathbb{E}}_P[T] - \hat{\mathbb{E}}_Q[e^{T-1}]`.
+
+    Tight at :math:`T^* = 1 + \log\frac{dP}{dQ}`; never above :func:`dv` for the same critic. Its minibatch
+    gradient is unbiased (no logarithm of an average)."""
+    joint, marginal = _joint_and_marginal(t, t_marginal)
+    return joint.mean(-1) - torch.exp(marginal - 1).mean(-1)
+
+
+def infonce(scores) -> torch.Tensor:
+    r"""InfoNCE (van den Oord et al., 2018) from a (..., b, b) score matrix:
+    :math:`\frac1b\sum_i \big[T(x_i, z_i) - \log\frac1b\sum_j e^{T(x_i, z_j)}\big]`.
+
+    Every term is at most :math:`\ln b` (the joint score is one of the :math:`b` in its row), so the estimate
+    never exceeds :math:`\ln b`, whatever the MI. At the optimal critic :math:`T^* = \log\frac{p(x,z)}{p(x)p(z)}`
+    the row average tends to :math:`(e^{T^*_{ii}} + b - 1)/b` as :math:`b` grows: the estimate tends to
+    :math:`I` when :math:`I \ll \ln b` and to :math:`\ln b` when :math:`I \gg \ln b`. It equals
+    :math:`\min(I, \ln b)` only in those limits; at finite :math:`b` it lies below both."""
+    t = _as_tensor(scores)
+    _joint_and_marginal(t, None)  # validates the shape
+    b = t.shape[-1]
+    return (t.diagonal(dim1=-2, dim2=-1) - torch.logsumexp(t, -1)).mean(-1) + math.log(b)
+
+
+def _js_fgan(joint: torch.Tensor, marginal: torch.Tensor) -> torch.Tensor:
+    """The Jensen–Shannon f-GAN objective :math:`\\mathbb{E}_P[-\\mathrm{sp}(-T)] - \\mathbb{E}_Q[\\mathrm{sp}(T)]`."""
+    sp = torch.nn.functional.softplus
+    return -sp(-joint).mean(-1) - sp(marginal).mean(-1)
+
+
+def js(t, t_marginal=None) -> torch.Tensor:
+    r"""The JS estimator (Hjelm et al., 2019; Poole et al., 2019): the critic is trained on the Jensen–Shannon
+    objective :math:`\mathbb{E}_P[-\mathrm{softplus}(-T)] - \mathbb{E}_Q[\mathrm{softplus}(T)]`, which is bounded
+    and well-behaved as a training signal but is not an MI value; the value returned is :func:`nwj` of
+    ``T + 1`` (at the JS optimum :math:`T = \log\frac{dP}{dQ}`, so ``T + 1`` is NWJ's optimum).
+
+    Forward: the NWJ value; backward: the JS gradient."""
+    joint, marginal = _joint_and_marginal(t, t_marginal)
+    signal = _js_fgan(joint, marginal)
+    value = nwj(joint + 1, marginal + 1)
+    return signal + (value - signal).detach()
+
+
+def smile(t, t_marginal=None, tau: float = 5.0) -> torch.Tensor:
+    r"""SMILE (Song & Ermon, 2020): the DV value with the marginal scores clipped to :math:`[-\tau, \tau]`,
+    trained with the JS gradient.
+
+    Clipping bounds :math:`e^{T}` in :math:`\log\hat{\mathbb{E}}_Q[e^T]`, whose variance otherwise grows like
+    :math:`e^{I}`; the price is a bias when the true log density ratio exceeds :math:`\tau` (the estimate
+    cannot see density ratios above :math:`e^\tau` on the marginal samples). ``tau = inf`` gives :func:`dv`'s
+    value. Forward: the clipped DV value; backward: the JS gradient."""
+    if isinstance(tau, bool) or not isinstance(tau, int | float) or not tau > 0:
+        raise ValueError(f"tau must be a positive number, got {tau!r}")
+    joint, marginal = _joint_and_marginal(t, t_marginal)
+    signal = _js_fgan(joint, marginal)
+    value = joint.mean(-1) - log_mean_exp(torch.clamp(marginal, -tau, tau))
+    return signal + (value - signal).detach()
+
+
+FAMILY = {"dv": dv, "nwj": nwj, "infonce": infonce, "js": js, "smile": smile}

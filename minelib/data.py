@@ -146,3 +146,16 @@ def sample_student_t(
     scale = np.sqrt(rng.chisquare(nu, (n, 1)) / nu)
     t = g / scale
     return t[:, :x_dim], t[:, x_dim:]
+
+
+def gaussian_log_ratio(x: np.ndarray, z: np.ndarray, rho: float) -> np.ndarray:
+    r"""The optimal critic of :func:`sample_correlated_gaussians`: :math:`T^*(x, z) = \log\frac{p(x,z)}{p(x)p(z)}`.
+
+    Per coordinate pair :math:`-\tfrac12\log(1-\rho^2) - \frac{\rho^2 x^2 - 2\rho x z + \rho^2 z^2}{2(1-\rho^2)}`,
+    summed over the coordinates; ``x`` and ``z`` broadcast against each other (``(..., dim)``). Its mean over
+    the joint is :func:`gaussian_mi`, and :math:`\mathbb{E}_{p(x)p(z)}[e^{T^*}] = 1`.
+    """
+    rho = in_open_interval("rho", rho, -1.0, 1.0)
+    x, z = np.asarray(x, dtype=np.float64), np.asarray(z, dtype=np.float64)
+    q = (rho**2 * x**2 - 2 * rho * x * z + rho**2 * z**2) / (2 * (1 - rho**2))
+    return (-0.5 * np.log1p(-(rho**2)) - q).sum(-1)

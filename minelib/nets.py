@@ -43,22 +43,80 @@ class StatisticsNetwork(nn.Module):
         hidden = widths("hidden", hidden)
         self.activation = choice("activation", activation, list(ACTIVATIONS))
         self._act = ACTIVATIONS[activation]
-        sizes = [x_dim + z_dim, *hidden, 1]
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-            bound = 1 / math.sqrt(fan_in)  # torch.nn.Linear's default initialisation
-            self.weights.append(nn.Parameter(torch.empty(n_models, fan_in, fan_out).uniform_(-bound, bound)))
-            self.biases.append(nn.Parameter(torch.empty(n_models, 1, fan_out).uniform_(-bound, bound)))
+        self.weights, self.biases = _stacked_mlp([x_dim + z_dim, *hidden, 1], n_models)
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """:math:`T_\\theta(x, z)` for every member: ``(n, dim)`` or ``(n_models, n, dim)`` in, ``(n_models, n)``."""
         h = torch.cat([x, z], dim=-1)
         if h.dim() == 2:
             h = h.expand(self.n_models, *h.shape)
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = torch.baddbmm(b, h, w)
-            if i < last:
-                h = self._act(h)
-        return h.squeeze(-1)
+        return _run_mlp(h, self.weights, self.biases, self._act).squeeze(-1)
+
+
+def _stacked_mlp(sizes: Sequence[int], n_models: int) -> tuple[nn.ParameterList, nn.ParameterList]:
+    r"""Weights ``(n_models, fan_in, fan_out)`` and biases ``(n_models, 1, fan_out)`` of ``n_models`` MLPs,
+    initialised like ``torch.nn.Linear`` (uniform in :math:`\pm 1/\sqrt{\text{fan\_in}}`)."""
+    weights, biases = nn.ParameterList(), nn.ParameterList()
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1 / math.sqrt(fan_in)
+        weights.append(nn.Parameter(torch.empty(n_models, fan_in, fan_out).uniform_(-bound, bound)))
+        biases.append(nn.Parameter(torch.empty(n_models, 1, fan_out).uniform_(-bound, bound)))
+    return weights, biases
+
+
+def _run_mlp(h: torch.Tensor, weights: nn.ParameterList, biases: nn.ParameterList, act) -> torch.Tensor:
+    """``(n_models, n, fan_in)`` through every member's MLP (no activation after the last layer)."""
+    last = len(weights) - 1
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        h = torch.baddbmm(b, h, w)
+        if i < last:
+            h = act(h)
+    return h
+
+
+class SeparableCritic(nn.Module):
+    r"""Separable critic :math:`T(x, z) = g(x)^\top h(z)`: two MLP embeddings of size ``embed_dim``.
+
+    ``scores(x, z)`` gives all :math:`b^2` values :math:`T(x_i, z_j)` of a batch in one matrix product,
+    ``(n_models, b, b)``, which the multi-sample bounds (InfoNCE) and the score-matrix forms of the others
+    use; ``forward(x, z)`` gives the paired values :math:`T(x_i, z_i)`, ``(n_models, n)``, like
+    :class:`StatisticsNetwork`. Poole et al. (2019) use it for the staircase experiments: it costs two
+    embeddings of :math:`b` points instead of :math:`b^2` critic evaluations.
+    """
+
+    def __init__(
+        self,
+        x_dim: int,
+        z_dim: int,
+        hidden: Sequence[int] = (256, 256),
+        embed_dim: int = 32,
+        activation: str = "relu",
+        n_models: int = 1,
+    ):
+        super().__init__()
+        self.x_dim, self.z_dim = positive_int("x_dim", x_dim), positive_int("z_dim", z_dim)
+        self.n_models = positive_int("n_models", n_models)
+        hidden = widths("hidden", hidden)
+        self.embed_dim = positive_int("embed_dim", embed_dim)
+        self.activation = choice("activation", activation, list(ACTIVATIONS))
+        self._act = ACTIVATIONS[activation]
+        self.g_weights, self.g_biases = _stacked_mlp([x_dim, *hidden, embed_dim], n_models)
+        self.h_weights, self.h_biases = _stacked_mlp([z_dim, *hidden, embed_dim], n_models)
+
+    def _embed(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = x.expand(self.n_models, *x.shape) if x.dim() == 2 else x
+        z = z.expand(self.n_models, *z.shape) if z.dim() == 2 else z
+        return (
+            _run_mlp(x, self.g_weights, self.g_biases, self._act),
+            _run_mlp(z, self.h_weights, self.h_biases, self._act),
+        )
+
+    def scores(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """All pairs: ``(n_models, b, b)`` with entry ``[k, i, j] = T_k(x_i, z_j)``."""
+        gx, hz = self._embed(x, z)
+        return gx @ hz.transpose(-1, -2)
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The paired values ``T_k(x_i, z_i)``: ``(n_models, n)``."""
+        gx, hz = self._embed(x, z)
+        return (gx * hz).sum(-1)

@@ -1,7 +1,7 @@
 """The timing comparisons of the book, one function each, run the same way on a CPU and on a GPU.
 
 Each function returns a list of rows (dicts), one per measurement, and stops starting new ones once a
-``deadline`` (a :func:`time.monotonic` value) has passed: those rows say ``"status": "not run (budget)"``.
+``deadline`` (a ``time.monotonic()`` value) has passed: those rows say ``"status": "not run (budget)"``.
 ``bench/device_run.py`` runs them on a rented GPU and on the book's CPU and stores the rows per device;
 the timing chapter plots every device side by side and runs them at a small size on the reader's device.
 

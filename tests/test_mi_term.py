@@ -1,0 +1,152 @@
+"""MINE as a building block: the separable critic, the differentiable MI term and the paper's clipping rule."""
+
+import numpy as np
+import pytest
+import torch
+
+import minelib as m
+from minelib.bounds import infonce
+from minelib.mi_term import MITerm, adaptive_gradient_clip
+from minelib.nets import SeparableCritic
+
+
+def test_separable_critic_scores_every_pair_in_one_product():
+    torch.manual_seed(0)
+    critic = SeparableCritic(3, 2, hidden=(16,), embed_dim=8, n_models=2)
+    x, z = torch.randn(5, 3), torch.randn(5, 2)
+    scores = critic.scores(x, z)
+    assert scores.shape == (2, 5, 5)
+    for i in range(5):  # entry [k, i, j] is T_k(x_i, z_j), and the diagonal is the paired forward
+        for j in range(5):
+            torch.testing.assert_close(scores[:, i, j], critic(x[i : i + 1], z[j : j + 1])[:, 0])
+    torch.testing.assert_close(scores.diagonal(dim1=-2, dim2=-1), critic(x, z))
+    members = critic.scores(torch.randn(2, 5, 3), torch.randn(2, 5, 2))  # one batch per member
+    assert members.shape == (2, 5, 5)
+
+
+def test_statistics_network_is_unchanged_by_the_shared_mlp_code():
+    # Same seed, same parameters and outputs as the StatisticsNetwork before the refactor (values pinned).
+    torch.manual_seed(0)
+    net = m.StatisticsNetwork(1, 1, hidden=(4,))
+    out = net(torch.ones(1, 1), torch.zeros(1, 1))
+    assert [tuple(p.shape) for p in net.parameters()] == [(1, 2, 4), (1, 4, 1), (1, 1, 4), (1, 1, 1)]
+    torch.manual_seed(0)
+    w0 = torch.empty(1, 2, 4).uniform_(-1 / np.sqrt(2), 1 / np.sqrt(2))
+    torch.testing.assert_close(net.weights[0], w0)
+    assert out.shape == (1, 1)
+
+
+def _pairs(a: torch.Tensor, n: int = 256, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 1, generator=g)
+    return x, a * x + torch.randn(n, 1, generator=g)
+
+
+@pytest.mark.parametrize("bound", ["dv", "nwj", "smile", "infonce"])
+def test_an_encoder_stepping_on_plus_beta_mi_lowers_the_estimate(bound):
+    # "Encoder" z = a x + noise: the MI grows with |a|. Minimising +beta * MI must shrink |a| and the estimate.
+    torch.manual_seed(0)
+    critic = m.StatisticsNetwork(1, 1, hidden=(32, 32))
+    mi = MITerm(critic, bound=bound, lr=3e-3)
+    a = torch.nn.Parameter(torch.tensor(2.0))
+    encoder_opt = torch.optim.SGD([a], lr=0.05)
+    for step in range(150):  # train the critic first, so the term measures something
+        mi.update(*_pairs(a.detach(), seed=step))
+    before = float(mi(*_pairs(a.detach(), 2048, seed=10_000)))
+    for step in range(60):
+        mi.update(*_pairs(a.detach(), seed=1000 + step))
+        x, z = _pairs(a, seed=2000 + step)
+        loss = 1.0 * mi(x, z)
+        encoder_opt.zero_grad()
+        critic_grads = [p.grad.clone() for p in critic.parameters()]  # left by the critic's own step
+        loss.backward()
+        assert a.grad is not None and a.grad > 0  # d MI / d a > 0 for a > 0
+        assert all(torch.equal(g, p.grad) for g, p in zip(critic_grads, critic.parameters()))  # untouched
+        encoder_opt.step()
+    after = float(mi(*_pairs(a.detach(), 2048, seed=10_000)))
+    assert float(a.detach()) < 2.0 and after < before, (float(a.detach()), before, after)
+
+
+def test_a_shared_optimiser_cannot_move_the_critic():
+    critic = m.StatisticsNetwork(1, 1, hidden=(8,))
+    mi = MITerm(critic)
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Parameter(torch.tensor(1.0))
+            self.mi = mi
+
+    model = Model()
+    assert [p for p in model.parameters()] == [model.a]  # the critic is not the model's
+    shared = torch.optim.Adam(model.parameters(), lr=0.1)
+    before = [p.detach().clone() for p in critic.parameters()]
+    x, z = _pairs(model.a)
+    loss = mi(x, z)
+    shared.zero_grad()
+    loss.backward()
+    shared.step()
+    assert all(torch.equal(b, p) for b, p in zip(before, critic.parameters()))
+    mi.update(x, z)  # only its own optimiser moves it
+    assert not all(torch.equal(b, p) for b, p in zip(before, critic.parameters()))
+
+
+def test_infonce_term_with_a_separable_critic_and_pairs_of_a_concatenated_one():
+    x, z = _pairs(torch.tensor(1.0), 64)
+    sep = MITerm(SeparableCritic(1, 1, hidden=(8,), embed_dim=4), bound="infonce")
+    torch.testing.assert_close(sep(x, z), infonce(sep.critic.scores(x, z))[0])
+    cat = MITerm(m.StatisticsNetwork(1, 1, hidden=(8,)), bound="infonce")
+    b = 64
+    full = cat.critic(x.repeat_interleave(b, 0), z.repeat(b, 1)).reshape(b, b)
+    torch.testing.assert_close(cat(x, z), infonce(full))
+    assert float(cat(x, z)) <= np.log(64) + 1e-6
+
+
+def test_moving_average_enters_the_models_gradient():
+    torch.manual_seed(0)
+    mi = MITerm(m.StatisticsNetwork(1, 1, hidden=(8,)), gradient="ema", ema_rate=0.01)
+    x, z = _pairs(torch.tensor(1.0))
+    for _ in range(20):
+        mi.update(x, z)
+    assert mi.log_ma is not None
+    biased = MITerm(mi.critic, gradient="biased")
+    xs = x.clone().requires_grad_(True)
+    torch.manual_seed(1)
+    (g_ema,) = torch.autograd.grad(mi(xs, z), xs)
+    torch.manual_seed(1)
+    (g_biased,) = torch.autograd.grad(biased(xs, z), xs)
+    assert not torch.allclose(g_ema, g_biased)  # the denominator differs: the moving average, not the batch's
+
+
+def test_adaptive_gradient_clip_uses_every_tensor_and_clips_the_mi_part():
+    w1, w2 = torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2))
+    loss_u = (3 * w1).sum() + 0 * w2.sum()  # g_u = (3, 3, 3 | 0, 0): norm sqrt(27)
+    loss_m = (10 * w1).sum() + (10 * w2).sum()  # g_m = 10 everywhere: norm sqrt(500)
+    norm_u, norm_m = adaptive_gradient_clip([w1, w2], loss_u, loss_m)
+    assert norm_u == pytest.approx(np.sqrt(27)) and norm_m == pytest.approx(np.sqrt(500))  # all tensors count
+    g_a1, g_a2 = w1.grad - 3, w2.grad
+    clipped = torch.sqrt((g_a1**2).sum() + (g_a2**2).sum())
+    assert float(clipped) == pytest.approx(np.sqrt(27))  # min(|g_u|, |g_m|)
+    torch.testing.assert_close(g_a1 / clipped, torch.full((3,), 10 / np.sqrt(500)))  # the MI direction kept
+    # a small MI gradient passes unchanged
+    w1.grad = w2.grad = None
+    adaptive_gradient_clip([w1, w2], (3 * w1).sum(), (0.1 * w1).sum())
+    torch.testing.assert_close(w1.grad, torch.full((3,), 3.1))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: MITerm("net"), TypeError, "critic must be a torch.nn.Module"),
+        (lambda: MITerm(m.StatisticsNetwork(1, 1, n_models=2)), ValueError, "n_models=1"),
+        (lambda: MITerm(m.StatisticsNetwork(1, 1), bound="mine"), ValueError, "unknown bound"),
+        (lambda: MITerm(m.StatisticsNetwork(1, 1), gradient="adam"), ValueError, "unknown gradient"),
+        (lambda: MITerm(m.StatisticsNetwork(1, 1), ema_rate=1.0), ValueError, "ema_rate"),
+        (lambda: MITerm(m.StatisticsNetwork(1, 1))(torch.zeros(4, 1), torch.zeros(3, 1)), ValueError, "same b"),
+        (lambda: adaptive_gradient_clip([torch.zeros(2)], torch.zeros(()), torch.zeros(())), ValueError, "requires"),
+        (lambda: SeparableCritic(1, 1, embed_dim=0), ValueError, "embed_dim"),
+    ],
+)
+def test_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
