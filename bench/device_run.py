@@ -18,6 +18,7 @@ Sections:
   ``book/regenerate.py``'s ``run_notebook`` into a temporary folder. Needs ``nbclient`` and ``ipykernel``
   (carry them as wheels); without them every chapter is recorded as skipped.
 
+* ``staircase``: the MINE family's staircase (chapter "The MINE family") with a concatenated critic.
 * ``throughput``, ``ensemble``, ``ksg``, ``accuracy``: the timing comparisons of
   :mod:`minelib.book.benchmarks` (training throughput against the batch size; an ensemble of N networks
   against N one-at-a-time runs; KSG against N and the dimension, on a GPU the exhaustive torch search;
@@ -265,10 +266,14 @@ def _device():
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _timing_section(ctx: Context, rows: list[dict]) -> dict:
+def _timing_record() -> dict:
     from minelib.book.timing import device_record
 
-    return {"rows": rows, "device_record": device_record(_device()), "smoke": ctx.smoke}
+    return device_record(_device())
+
+
+def _timing_section(ctx: Context, rows: list[dict]) -> dict:
+    return {"rows": rows, "device_record": _timing_record(), "smoke": ctx.smoke}
 
 
 @section("throughput")
@@ -329,6 +334,42 @@ def accuracy(ctx: Context) -> dict:
         deadline=ctx.deadline(),
     )
     return _timing_section(ctx, rows)
+
+
+@section("staircase")
+def staircase_section(ctx: Context) -> dict:
+    """The staircase with the concatenated critic
+
+    Every bound of the MINE family (d = 20, batch 64, 2 to 10 nats) with a concatenated critic on all b^2
+    pairs: the chapter "The MINE family" runs the separable critic on the CPU. Steps per level shrink to fit
+    the budget (measured on 20 steps first), and the row says so.
+    """
+    from minelib.staircase import level_summary, staircase
+
+    levels = (2.0, 4.0, 6.0, 8.0, 10.0)
+    options = dict(levels=levels, seeds=ctx.size(3, 1), critic="concat", device=_device(), seed=0)
+    if ctx.smoke:
+        options.update(hidden=(16,), batch_size=16, dim=4)
+    start = time.perf_counter()
+    staircase(**{**options, "levels": (2.0,)}, steps_per_level=20)
+    per_step = (time.perf_counter() - start) / 20
+    wanted = ctx.size(4000, 5)
+    fits = int(0.8 * ctx.remaining() / per_step / len(levels))
+    steps = min(wanted, fits)
+    if steps < min(10, wanted):
+        return {"rows": [{"name": "staircase", "status": NOT_RUN, "seconds_per_step": per_step}]}
+    start = time.perf_counter()
+    result = staircase(**options, steps_per_level=steps)
+    rows = [{**row, "status": "ok"} for row in level_summary(result, last=max(1, steps // 4))]
+    return {
+        "rows": rows,
+        "steps_per_level": steps,
+        "steps_per_level_wanted": wanted,
+        "seconds": time.perf_counter() - start,
+        "seconds_per_step": per_step,
+        "settings": {k: result[k] for k in ("batch_size", "dim", "critic", "hidden", "lr", "tau", "ema_rate")},
+        "device_record": _timing_record(),
+    }
 
 
 # --------------------------------------------------------------------------------------------- driver

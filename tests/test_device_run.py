@@ -25,7 +25,7 @@ device_run = _load_device_run()
 def test_one_chapter_end_to_end_on_cpu(tmp_path):
     env = {**os.environ, "PYTHONPATH": ".", "OMP_NUM_THREADS": "1"}  # relative, as on the device machine
     env.pop("MINE_BUDGET", None)  # the script sets the smoke budget itself
-    sections = "rehearsal,throughput,ensemble,ksg,accuracy"
+    sections = "rehearsal,throughput,ensemble,ksg,accuracy,staircase"
     command = [sys.executable, SCRIPT, "--smoke", "--sections", sections, "--chapters", FAST, "--threads", "1"]
     run = subprocess.run(
         [*command, "--budget-s", "300", "--out", tmp_path], cwd=ROOT, env=env, capture_output=True, text=True
@@ -53,6 +53,9 @@ def test_one_chapter_end_to_end_on_cpu(tmp_path):
         assert timing["status"] == "done" and timing["rows"], name
         assert all(r["status"] == "ok" for r in timing["rows"]), timing["rows"]
         assert timing["device_record"]["torch_threads"] == 1
+    staircase = json.loads((folder / "staircase.json").read_text())
+    assert staircase["status"] == "done" and staircase["settings"]["critic"] == "concat"
+    assert {r["bound"] for r in staircase["rows"]} == {"mine", "dv", "nwj", "infonce", "js", "smile"}
     from minelib.book.benchmarks import load_timings
 
     (found,) = load_timings(tmp_path).values()  # the timing chapter reads it back

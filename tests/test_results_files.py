@@ -258,6 +258,37 @@ def check_robustness(text: str, nb) -> None:
                 agree(cell, mean(values), f"{estimator}, {prep}, {dx} + {dz} dimensions, nu = {nu}")
 
 
+# --- staircase.json (book/family.ipynb) -------------------------------------------------------------------
+
+
+def check_staircase(text: str, nb) -> None:
+    records = load_records(text, SCHEMAS["staircase.json"])
+    out = stdout_of(nb)
+    check_stamp(records, out)
+    written = find(
+        r"^(\d+) level summaries written to (\S+) \((\d+) steps per level, (\d+) seed\(s\), batch (\d+), d = (\d+)\)$",
+        out,
+        "the count",
+    )
+    assert int(written[1]) == len(records), f"the notebook wrote {written[1]} records, the file has {len(records)}"
+    assert Path(written[2]).name == "staircase.json"
+    settings = (int(written[3]), int(written[4]), int(written[5]), int(written[6]))
+    assert all((r["steps_per_level"], r["seeds"], r["batch_size"], r["dim"]) == settings for r in records), settings
+    levels = sorted({r["truth"] for r in records})
+    rows = re.findall(r"^(\w+) +\| (.*)$", out, re.M)
+    printed = {name: cells for name, cells in rows if name in {r["bound"] for r in records}}
+    assert set(printed) == {r["bound"] for r in records}, f"a table row per bound, got {sorted(printed)}"
+    for bound, cells in printed.items():
+        values = re.findall(r"(-?[\d.]+) ± ([\d.]+) \[ *([-\d.e+]+)\]", cells)
+        assert len(values) == len(levels), f"{bound}: {cells}"
+        for level, (mean_, sd, var) in zip(levels, values):
+            (r,) = [r for r in records if r["bound"] == bound and r["truth"] == level]
+            agree(mean_, r["mean"], f"{bound} at {level} nats")
+            agree(sd, r["seed_sd"], f"{bound} seed s.d. at {level} nats")
+            rel = abs(float(var) - r["step_variance"]) / max(abs(r["step_variance"]), 1e-12)
+            assert rel < 0.06, f"{bound} step variance at {level}: printed {var}, file {r['step_variance']}"
+
+
 # --- the registry ---------------------------------------------------------------------------------------
 
 
@@ -324,6 +355,25 @@ SCHEMAS: dict[str, Schema] = {
         ),
         key=("estimator", "preprocess", "x_dim", "nu", "seed"),
         check=check_robustness,
+    ),
+    "staircase.json": Schema(
+        chapter="family",
+        fields=dict(
+            bound=str,
+            truth=NUMBER,
+            mean=NUMBER,
+            seed_sd=NUMBER,
+            step_variance=NUMBER,
+            seeds=int,
+            steps_per_level=int,
+            batch_size=int,
+            dim=int,
+            critic=str,
+            device=str,
+            budget=str,
+        ),
+        key=("bound", "truth"),
+        check=check_staircase,
     ),
 }
 
