@@ -16,6 +16,9 @@ METHODS = {
     "mine": {"objective": "dv", "gradient": "ema"},
     "mine-biased": {"objective": "dv", "gradient": "biased"},
     "mine-f": {"objective": "f", "gradient": "biased"},
+    "nwj": {"objective": "f", "gradient": "biased"},  # MINE-f is the NWJ bound
+    "js": {"objective": "js", "gradient": "biased"},
+    "smile": {"objective": "smile", "gradient": "biased"},
     "ksg": {},
 }
 
@@ -57,7 +60,9 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **options) -> 
 
     ``x``, ``z``: paired samples in rows: numpy arrays, torch tensors (detached first), pandas objects or
     lists. ``method``: ``"mine"`` (DV bound, moving-average gradient), ``"mine-biased"`` (DV bound, plain
-    minibatch gradient), ``"mine-f"`` (f-divergence bound) or ``"ksg"``. ``options`` go to
+    minibatch gradient), ``"mine-f"`` or ``"nwj"`` (f-divergence bound), ``"js"`` (trained on the
+    Jensen–Shannon signal, NWJ value), ``"smile"`` (JS training, DV value with marginal scores clipped to
+    ``[-tau, tau]``) or ``"ksg"``. ``options`` go to
     :class:`~minelib.MINE` and :meth:`~minelib.MINE.fit` (e.g. ``steps``, ``batch_size``, ``hidden``,
     ``preprocess``, ``seed``) or to :func:`~minelib.ksg_mi` (``k``, ``preprocess``). MINE estimates are
     test-split values of the best checkpoint on the validation split.

@@ -46,7 +46,8 @@ from minelib.ema import ema_log_mean_exp, update_log_ema
 from minelib.nets import StatisticsNetwork
 from minelib.preprocess import PREPROCESS, Transform, fit_preprocess, heavy_tailed_columns
 
-OBJECTIVES = ("dv", "f")
+OBJECTIVES = ("dv", "f", "js", "smile")
+JS_TRAINED = ("js", "smile")  # trained on the Jensen-Shannon signal, reported as NWJ(T + 1) or clipped DV
 GRADIENTS = ("biased", "ema")
 MARGINALS = ("shuffle", "independent")
 CHECKPOINTS = ("best", "last")
@@ -97,6 +98,7 @@ class MINE(nn.Module):
         objective: str | Sequence[str] = "dv",
         gradient: str | Sequence[str] = "ema",
         ema_rate: float = 0.01,
+        tau: float = 5.0,
         hidden: Sequence[int] = (128, 128),
         activation: str = "elu",
         preprocess: str = "standardize",
@@ -110,6 +112,7 @@ class MINE(nn.Module):
         self.objectives = per_model("objective", objective, OBJECTIVES, n_models)
         self.gradients = per_model("gradient", gradient, GRADIENTS, n_models)
         self.ema_rate = in_open_interval("ema_rate", ema_rate, 0.0, 1.0)
+        self.tau = in_open_interval("tau", tau, 0.0, np.inf)
         self.preprocess = choice("preprocess", preprocess, PREPROCESS)
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
@@ -125,6 +128,10 @@ class MINE(nn.Module):
         self._any_f, self._any_ema = any(is_f), any(is_ema)
         self.register_buffer("_is_f", torch.tensor(is_f, device=self.device))
         self.register_buffer("_is_ema", torch.tensor(is_ema, device=self.device))
+        is_js, is_smile = [o == "js" for o in self.objectives], [o == "smile" for o in self.objectives]
+        self._any_js_trained = any(is_js) or any(is_smile)
+        self.register_buffer("_is_js", torch.tensor(is_js, device=self.device))
+        self.register_buffer("_is_smile", torch.tensor(is_smile, device=self.device))
         self.log_ma: torch.Tensor | None = None
         self._transforms: tuple[Transform, Transform] | None = None
         self.history: dict[str, np.ndarray] = {}
@@ -178,13 +185,29 @@ class MINE(nn.Module):
             term = torch.where(self._is_f, torch.exp(t - 1).mean(-1), term)
         return term
 
+    def _js_trained_values(self, t_joint: torch.Tensor, t_marginal: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+        """Members trained on the JS signal report NWJ of ``T + 1`` (``"js"``) or DV with marginal scores
+        clipped to ``[-tau, tau]`` (``"smile"``): :func:`minelib.bounds.js` and :func:`minelib.bounds.smile`."""
+        masked = torch.where(self._is_js.unsqueeze(-1), t_marginal, torch.zeros_like(t_marginal))  # no overflow
+        nwj_shifted = t_joint.mean(-1) + 1 - torch.exp(masked).mean(-1)
+        smile = t_joint.mean(-1) - log_mean_exp(torch.clamp(t_marginal, -self.tau, self.tau))
+        return torch.where(self._is_js, nwj_shifted, torch.where(self._is_smile, smile, value))
+
     def bound(self, t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
-        """Each member's own bound (DV or f) from critic values of shape ``(n_models, n)``."""
-        return t_joint.mean(-1) - self._second_term(t_marginal)
+        """Each member's own bound (DV, f, JS's NWJ value, or SMILE) from critic values ``(n_models, n)``."""
+        value = t_joint.mean(-1) - self._second_term(t_marginal)
+        return self._js_trained_values(t_joint, t_marginal, value) if self._any_js_trained else value
 
     def training_bound(self, t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
-        """The batch bound whose gradient is each member's MINE gradient; advances the moving average."""
-        return t_joint.mean(-1) - self._second_term(t_marginal, training=True)
+        """The batch bound whose gradient is each member's training gradient (MINE's for DV and f, the
+        Jensen–Shannon one for ``"js"`` and ``"smile"``); advances the moving average."""
+        value = t_joint.mean(-1) - self._second_term(t_marginal, training=True)
+        if not self._any_js_trained:
+            return value
+        sp = nn.functional.softplus
+        signal = -sp(-t_joint).mean(-1) - sp(t_marginal).mean(-1)
+        reported = self._js_trained_values(t_joint, t_marginal, value)
+        return torch.where(self._is_js | self._is_smile, signal + (reported - signal).detach(), value)
 
     def _stderr(self, t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
         r"""Delta-method standard error of :meth:`bound`:
@@ -192,10 +215,14 @@ class MINE(nn.Module):
         :math:`\mathrm{Var}(e^{T_Q-1})/n` as the second term (f). The marginal
         values count as ``n`` (not ``n * n_shuffles``): the shuffles re-use the same points."""
         n = t_joint.shape[-1]
+        if self._any_js_trained:  # SMILE's second term sees clipped scores; JS's is NWJ's of T + 1
+            t_marginal = torch.where(self._is_smile.unsqueeze(-1), t_marginal.clamp(-self.tau, self.tau), t_marginal)
         w = torch.exp(t_marginal - t_marginal.max(-1, keepdim=True).values)
         dv = w.var(-1) / w.mean(-1) ** 2
-        f = torch.exp(torch.where(self._is_f.unsqueeze(-1), t_marginal, torch.zeros_like(t_marginal)) - 1).var(-1)
-        return torch.sqrt((t_joint.var(-1) + torch.where(self._is_f, f, dv)) / n)
+        f_like = self._is_f | self._is_js
+        shift = torch.where(self._is_js, 0.0, -1.0).unsqueeze(-1)
+        f = torch.exp(torch.where(f_like.unsqueeze(-1), t_marginal, torch.zeros_like(t_marginal)) + shift).var(-1)
+        return torch.sqrt((t_joint.var(-1) + torch.where(f_like, f, dv)) / n)
 
     def _critic(self, x: torch.Tensor, z: torch.Tensor, chunk: int = 2**16) -> torch.Tensor:
         rows = max(1, chunk // self.n_models)

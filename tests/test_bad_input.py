@@ -67,7 +67,7 @@ BAD_INPUTS = [
     (lambda: m.student_t_mi(0.0), ValueError, "nu"),
     (lambda: m.sample_student_t(10, -1.0), ValueError, "nu"),
     (lambda: m.sample_student_t(10, 2.0, x_dim=0), ValueError, "x_dim"),
-    (lambda: m.estimate_mi(X, Z, method="infonce"), ValueError, "unknown method"),
+    (lambda: m.estimate_mi(X, Z, method="tuba"), ValueError, "unknown method"),
     (lambda: m.estimate_mi(X, Z, steps=10, lr=1e-3, colour="red"), TypeError, "unknown option"),
     (lambda: m.estimate_mi(X, Z, objective="f"), TypeError, "the method chooses them"),
     (lambda: m.estimate_mi(X, Z, n_models=2), TypeError, "the method chooses them"),
