@@ -60,7 +60,7 @@ def staircase(
     critic: str = "separable",
     hidden: Sequence[int] = (256, 256),
     embed_dim: int = 32,
-    lr: float = 5e-4,
+    lr: float = 2e-4,
     tau: float = 5.0,
     ema_rate: float = 0.01,
     device: str | torch.device | None = None,
