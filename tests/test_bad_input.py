@@ -74,7 +74,7 @@ BAD_INPUTS = [
     (lambda: m.estimate_mi(X, Z, method="ksg", steps=10), TypeError, "unknown option"),
     (lambda: m.estimate_many([(X, Z)], "mine"), TypeError, "list of method names"),
     (lambda: m.estimate_many([], ["mine"]), ValueError, "pairs is empty"),
-    (lambda: m.MINE(1, 1, objective="js"), ValueError, "unknown objective"),
+    (lambda: m.MINE(1, 1, objective="tuba"), ValueError, "unknown objective"),
     (lambda: m.MINE(1, 1, gradient="unbiased"), ValueError, "unknown gradient"),
     (lambda: m.MINE(1, 1, n_models=2, objective=["dv"]), ValueError, "one per model"),
     (lambda: m.MINE(1, 1, ema_rate=0.0), ValueError, "ema_rate"),

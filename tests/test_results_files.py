@@ -298,6 +298,7 @@ class Schema:
     fields: dict[str, type | tuple[type, ...]]  # every field of a record and its JSON type(s)
     key: tuple[str, ...]  # the fields that identify one record (unique; the records cover their full grid)
     check: Callable[[str, nbformat.NotebookNode], None]  # (json text, notebook) -> raises AssertionError
+    value: str = "estimate"  # the main number of a record (the corruption tests change it)
 
 
 SCHEMAS: dict[str, Schema] = {
@@ -374,6 +375,7 @@ SCHEMAS: dict[str, Schema] = {
         ),
         key=("bound", "truth"),
         check=check_staircase,
+        value="mean",
     ),
 }
 
@@ -411,28 +413,34 @@ def test_results_file_agrees_with_its_chapter(name):
     schema.check((RESULTS / name).read_text(), notebook(schema))
 
 
-def _corrupt_estimate(records: list[dict]) -> None:
-    """Move one MINE estimate by a whole nat: a printed mean or the largest error must change."""
-    next(r for r in records if r["estimator"] == "mine")["estimate"] += 1.0
+def _corrupt_value(records: list[dict], schema: Schema) -> None:
+    """Move the first record's main number (a MINE estimate, or a level mean) by a whole nat."""
+    records[0][schema.value] += 1.0
 
 
-def _first_seed(records: list[dict]) -> list[dict]:
-    """The records of seed 0 only: a complete grid over fewer seeds than the notebook printed."""
-    return [r for r in records if r["seed"] == 0]
+def _first_of_last_key(records: list[dict], schema: Schema) -> list[dict]:
+    """The records of one value of the last key field (seed 0, or the first level): a complete grid that is
+    smaller than what the notebook printed."""
+    last = schema.key[-1]
+    return [r for r in records if r[last] == records[0][last]]
 
 
 CORRUPTIONS = {
-    "truncated": lambda text: text[: len(text) // 2],
-    "empty list": lambda text: "[]",
-    "estimate changed": lambda text: _edit(text, _corrupt_estimate),
-    "record dropped": lambda text: _edit(text, lambda rs: rs.pop()),
-    "record duplicated": lambda text: _edit(text, lambda rs: rs.append(rs[-1])),
-    "a seed's records dropped": lambda text: _edit(text, lambda rs: rs.__setitem__(slice(None), _first_seed(rs))),
-    "truth changed": lambda text: _edit(text, lambda rs: rs[0].update(truth=rs[0]["truth"] + 0.01)),
-    "smoke budget": lambda text: _edit(text, lambda rs: rs[0].update(budget="smoke")),
-    "field missing": lambda text: _edit(text, lambda rs: rs[0].pop("seed")),
-    "NaN estimate": lambda text: _edit(text, lambda rs: rs[0].update(estimate=float("nan"))),
-    "string estimate": lambda text: _edit(text, lambda rs: rs[0].update(estimate=str(rs[0]["estimate"]))),
+    "truncated": lambda text, schema: text[: len(text) // 2],
+    "empty list": lambda text, schema: "[]",
+    "estimate changed": lambda text, schema: _edit(text, lambda rs: _corrupt_value(rs, schema)),
+    "record dropped": lambda text, schema: _edit(text, lambda rs: rs.pop()),
+    "record duplicated": lambda text, schema: _edit(text, lambda rs: rs.append(rs[-1])),
+    "a seed's records dropped": lambda text, schema: _edit(
+        text, lambda rs: rs.__setitem__(slice(None), _first_of_last_key(rs, schema))
+    ),
+    "truth changed": lambda text, schema: _edit(text, lambda rs: rs[0].update(truth=rs[0]["truth"] + 0.01)),
+    "smoke budget": lambda text, schema: _edit(text, lambda rs: rs[0].update(budget="smoke")),
+    "field missing": lambda text, schema: _edit(text, lambda rs: rs[0].pop(schema.key[-1])),
+    "NaN estimate": lambda text, schema: _edit(text, lambda rs: rs[0].update({schema.value: float("nan")})),
+    "string estimate": lambda text, schema: _edit(
+        text, lambda rs: rs[0].update({schema.value: str(rs[0][schema.value])})
+    ),
 }
 
 
@@ -447,7 +455,7 @@ def _edit(text: str, change) -> str:
 def test_a_corrupted_results_file_fails_the_check(name, corruption, tmp_path):
     schema = SCHEMAS[name]
     copy = tmp_path / name
-    copy.write_text(CORRUPTIONS[corruption]((RESULTS / name).read_text()))
+    copy.write_text(CORRUPTIONS[corruption]((RESULTS / name).read_text(), schema))
     with pytest.raises(AssertionError):
         schema.check(copy.read_text(), notebook(schema))
 
@@ -457,9 +465,11 @@ def test_a_notebook_that_prints_other_numbers_fails_the_check(name):
     """The other direction: the JSON is intact but the stored notebook printed a different number."""
     schema = SCHEMAS[name]
     nb = notebook(schema)
-    pattern = re.compile(r"(?:\| +|grid: )(-?\d+\.\d{3})\b")  # a table cell, or the largest error
+    pattern = re.compile(r"(?:\| +|grid: )(-?\d+\.(\d{2,3}))\b")  # a table cell, or the largest error
     output = next(o for c in nb.cells if c.cell_type == "code" for o in c.outputs if pattern.search(o.get("text", "")))
     match = pattern.search(output.text)
-    output.text = output.text[: match.start(1)] + f"{float(match[1]) + 0.002:.3f}" + output.text[match.end(1) :]
+    decimals = len(match[2])
+    changed = f"{float(match[1]) + 2 * 10.0**-decimals:.{decimals}f}"  # two units of the last printed digit
+    output.text = output.text[: match.start(1)] + changed + output.text[match.end(1) :]
     with pytest.raises(AssertionError):
         schema.check((RESULTS / name).read_text(), nb)
