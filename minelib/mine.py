@@ -44,7 +44,7 @@ from minelib._checks import (
 from minelib.bounds import log_mean_exp
 from minelib.ema import ema_log_mean_exp, update_log_ema
 from minelib.nets import StatisticsNetwork
-from minelib.preprocess import PREPROCESS, Transform, fit_preprocess, heavy_tailed_columns
+from minelib.preprocess import PREPROCESS, Transform, fit_preprocess, heavy_tailed_columns, offset_columns
 
 OBJECTIVES = ("dv", "f", "js", "smile")
 JS_TRAINED = ("js", "smile")  # trained on the Jensen-Shannon signal, reported as NWJ(T + 1) or clipped DV
@@ -321,10 +321,7 @@ class MINE(nn.Module):
             fit_preprocess("x", self.preprocess, train_x),
             fit_preprocess("z", self.preprocess, train_z),
         )
-        if self.preprocess != "copula":
-            self._warn_heavy_tails(train_x, train_z)
-        if self.preprocess == "none":
-            self._warn_offsets(train_x, train_z)
+        self._warn_columns(train_x, train_z)
         data = {
             split: (
                 self._tensor("x", self._transforms[0](x[..., rows, :])),
@@ -394,31 +391,32 @@ class MINE(nn.Module):
     def _members(self, bad: np.ndarray) -> str:
         return "" if self.n_models == 1 else f" (ensemble members {np.flatnonzero(bad).tolist()})"
 
-    def _warn_heavy_tails(self, x: np.ndarray, z: np.ndarray) -> None:
-        for name, a in (("x", x), ("z", z)):
-            found = heavy_tailed_columns(a)
-            if found:
-                column, kurtosis = found
-                warnings.warn(
-                    f"{name} column {column} is heavy-tailed (kurtosis {kurtosis:.0f}; a Gaussian has 3): MINE's "
-                    "critic sees rare huge values and its estimate can be far off. preprocess='copula' maps each "
-                    "coordinate to normal scores of its ranks, which leaves the MI unchanged.",
-                    MINEWarning,
-                    stacklevel=3,
+    def _warn_columns(self, x: np.ndarray, z: np.ndarray) -> None:
+        """Before training: heavy tails (unless the copula is used) and, without preprocessing, large offsets."""
+        checks = []
+        if self.preprocess != "copula":
+            checks.append(
+                (
+                    heavy_tailed_columns,
+                    "is heavy-tailed (kurtosis {:.0f}; a Gaussian has 3): MINE's critic sees rare huge values and "
+                    "its estimate can be far off. preprocess='copula' maps each coordinate to normal scores of its "
+                    "ranks, which leaves the MI unchanged.",
                 )
-
-    def _warn_offsets(self, x: np.ndarray, z: np.ndarray) -> None:
-        for name, a in (("x", x), ("z", z)):
-            a = a / np.maximum(np.abs(a).max(-2, keepdims=True), np.finfo(float).tiny)  # no overflow in std
-            ratio = np.abs(a.mean(-2)) / np.maximum(a.std(-2), np.finfo(float).tiny)
-            if ratio.max() > 1e3:
-                warnings.warn(
-                    f"{name} column {int(np.argmax(ratio.max(0) if ratio.ndim > 1 else ratio))} sits {ratio.max():.0e} "
-                    "standard deviations from zero: the network sees nearly the same large input for every sample "
-                    "(and float32 keeps few of its digits), so it can learn nothing. Use preprocess='standardize'.",
-                    MINEWarning,
-                    stacklevel=3,
+            )
+        if self.preprocess == "none":
+            checks.append(
+                (
+                    offset_columns,
+                    "sits {:.0e} standard deviations from zero: the network sees nearly the same large input for "
+                    "every sample (and float32 keeps few of its digits), so it can learn nothing. Use "
+                    "preprocess='standardize'.",
                 )
+            )
+        for check, message in checks:
+            for name, a in (("x", x), ("z", z)):
+                found = check(a)
+                if found:
+                    warnings.warn(f"{name} column {found[0]} " + message.format(found[1]), MINEWarning, stacklevel=3)
 
     def _warn_after_fit(self, values: np.ndarray, se: np.ndarray) -> None:
         val = np.atleast_2d(self.history["val"].T).reshape(self.n_models, -1)

@@ -51,7 +51,7 @@ def fit_preprocess(name: str, kind: str, a: np.ndarray) -> Transform:
     if kind == "standardize":
         scale = np.abs(a).max(-2, keepdims=True)  # divided out first, so huge values cannot overflow a square
         mean, std = (a / scale).mean(-2, keepdims=True), (a / scale).std(-2, keepdims=True)
-        return lambda b: (b / scale - mean) / std
+        return lambda b: (b / scale - mean) / std  # (the constant check above guarantees scale > 0)
     fitted = np.sort(a, axis=-2)
     n = a.shape[-2]
 
@@ -72,12 +72,27 @@ def preprocess(name: str, kind: str, a: np.ndarray) -> np.ndarray:
     return fit_preprocess(name, kind, a)(a)
 
 
+def _by_largest(a: np.ndarray) -> np.ndarray:
+    """Each column divided by its largest absolute value: squares of the result cannot overflow."""
+    return a / np.maximum(np.abs(a).max(-2, keepdims=True), np.finfo(float).tiny)
+
+
 def heavy_tailed_columns(a: np.ndarray, threshold: float = 30.0) -> tuple[int, float] | None:
-    """The coordinate with the largest kurtosis :math:`\\mathbb{E}[(a-\\mu)^4]/\\sigma^4` if it exceeds
+    r"""The coordinate with the largest kurtosis :math:`\mathbb{E}[(a-\mu)^4]/\sigma^4` if it exceeds
     ``threshold`` (a Gaussian has 3; samples of Student-t with 2 degrees of freedom reach hundreds)."""
-    a = a / np.maximum(np.abs(a).max(-2, keepdims=True), np.finfo(float).tiny)
+    a = _by_largest(a)
     std = a.std(-2, keepdims=True)
     scaled = (a - a.mean(-2, keepdims=True)) / np.where(std > 0, std, 1.0)  # at most sqrt(n): no overflow
-    kurtosis = (scaled**4).mean(-2)
-    worst = np.unravel_index(np.argmax(kurtosis), kurtosis.shape)
-    return (int(worst[-1]), float(kurtosis[worst])) if kurtosis[worst] > threshold else None
+    return _worst((scaled**4).mean(-2), threshold)
+
+
+def offset_columns(a: np.ndarray, threshold: float = 1e3) -> tuple[int, float] | None:
+    """The coordinate whose mean lies furthest from zero in standard deviations, if beyond ``threshold``:
+    without preprocessing, a network sees nearly the same large input for every sample."""
+    a = _by_largest(a)
+    return _worst(np.abs(a.mean(-2)) / np.maximum(a.std(-2), np.finfo(float).tiny), threshold)
+
+
+def _worst(score: np.ndarray, threshold: float) -> tuple[int, float] | None:
+    worst = np.unravel_index(np.argmax(score), score.shape)
+    return (int(worst[-1]), float(score[worst])) if score[worst] > threshold else None

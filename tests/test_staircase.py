@@ -14,36 +14,19 @@ def test_rho_for_mi_inverts_the_gaussian_mi():
         assert m.gaussian_mi(rho_for_mi(mi, dim), dim) == pytest.approx(mi, rel=1e-12)
 
 
+TINY = dict(levels=(1.0, 3.0), steps_per_level=15, batch_size=16, dim=2, seeds=2, hidden=(16,), embed_dim=4)
+
+
 @pytest.mark.parametrize("critic", ["separable", "concat"])
 def test_a_tiny_staircase(critic):
-    r = staircase(
-        levels=(1.0, 3.0),
-        steps_per_level=15,
-        batch_size=16,
-        dim=2,
-        seeds=2,
-        critic=critic,
-        hidden=(16,),
-        embed_dim=4,
-        device="cpu",
-    )
+    r = staircase(**TINY, critic=critic, device="cpu")
     assert r["estimates"].shape == (6 * 2, 30) and len(r["members"]) == 12
     assert np.all(r["truth"][:15] == 1.0) and np.all(r["truth"][15:] == 3.0)
     infonce = r["estimates"][[i for i, (b, _) in enumerate(r["members"]) if b == "infonce"]]
     assert np.all(infonce <= math.log(16) + 1e-6)  # the cap, on every step
     rows = level_summary(r, last=10)
     assert len(rows) == 6 * 2 and all(row["seeds"] == 2 for row in rows)
-    again = staircase(
-        levels=(1.0, 3.0),
-        steps_per_level=15,
-        batch_size=16,
-        dim=2,
-        seeds=2,
-        critic=critic,
-        hidden=(16,),
-        embed_dim=4,
-        device="cpu",
-    )
+    again = staircase(**TINY, critic=critic, device="cpu")
     np.testing.assert_array_equal(r["estimates"], again["estimates"])  # seeded
 
 
