@@ -38,11 +38,7 @@ class StatisticsNetwork(nn.Module):
         n_models: int = 1,
     ):
         super().__init__()
-        self.x_dim, self.z_dim = positive_int("x_dim", x_dim), positive_int("z_dim", z_dim)
-        self.n_models = positive_int("n_models", n_models)
-        hidden = widths("hidden", hidden)
-        self.activation = choice("activation", activation, list(ACTIVATIONS))
-        self._act = ACTIVATIONS[activation]
+        hidden = _common(self, x_dim, z_dim, hidden, activation, n_models)
         self.weights, self.biases = _stacked_mlp([x_dim + z_dim, *hidden, 1], n_models)
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -51,6 +47,15 @@ class StatisticsNetwork(nn.Module):
         if h.dim() == 2:
             h = h.expand(self.n_models, *h.shape)
         return _run_mlp(h, self.weights, self.biases, self._act).squeeze(-1)
+
+
+def _common(critic: nn.Module, x_dim, z_dim, hidden, activation, n_models) -> tuple[int, ...]:
+    """Validate and set what every critic has (input sizes, ensemble size, activation); return the widths."""
+    critic.x_dim, critic.z_dim = positive_int("x_dim", x_dim), positive_int("z_dim", z_dim)
+    critic.n_models = positive_int("n_models", n_models)
+    critic.activation = choice("activation", activation, list(ACTIVATIONS))
+    critic._act = ACTIVATIONS[activation]
+    return widths("hidden", hidden)
 
 
 def _stacked_mlp(sizes: Sequence[int], n_models: int) -> tuple[nn.ParameterList, nn.ParameterList]:
@@ -94,12 +99,8 @@ class SeparableCritic(nn.Module):
         n_models: int = 1,
     ):
         super().__init__()
-        self.x_dim, self.z_dim = positive_int("x_dim", x_dim), positive_int("z_dim", z_dim)
-        self.n_models = positive_int("n_models", n_models)
-        hidden = widths("hidden", hidden)
+        hidden = _common(self, x_dim, z_dim, hidden, activation, n_models)
         self.embed_dim = positive_int("embed_dim", embed_dim)
-        self.activation = choice("activation", activation, list(ACTIVATIONS))
-        self._act = ACTIVATIONS[activation]
         self.g_weights, self.g_biases = _stacked_mlp([x_dim, *hidden, embed_dim], n_models)
         self.h_weights, self.h_biases = _stacked_mlp([z_dim, *hidden, embed_dim], n_models)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import platform
 import random
 import shutil
 import tempfile
@@ -138,14 +137,11 @@ def _where(device: torch.device) -> str:
 
 
 def _device_name(device: torch.device) -> str:
+    from minelib.book.timing import cpu_model
+
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        model = platform.processor() or platform.machine()
-    return f"{model}, {os.cpu_count()} cores"
+    return f"{cpu_model()}, {os.cpu_count()} cores"
 
 
 def setup(seed: int = 0) -> Setup:
