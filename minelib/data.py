@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -28,6 +29,12 @@ def gaussian_mi(rho: float | np.ndarray, dim: int = 1) -> float | np.ndarray:
         raise ValueError(f"rho must satisfy |rho| < 1 (the MI is infinite at |rho| = 1), got {rho!r}")
     mi = -0.5 * dim * np.log1p(-(r**2))
     return float(mi) if mi.ndim == 0 else mi
+
+
+def rho_for_mi(mi: float, dim: int) -> float:
+    r"""The correlation giving ``mi`` nats between two ``dim``-dimensional Gaussians: :math:`\sqrt{1-e^{-2I/d}}`."""
+    in_open_interval("mi", mi, 0.0, math.inf)
+    return math.sqrt(1 - math.exp(-2 * mi / positive_int("dim", dim)))
 
 
 def sample_correlated_gaussians(n: int, dim: int, rho: float, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:

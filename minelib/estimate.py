@@ -19,8 +19,12 @@ METHODS = {
     "nwj": {"objective": "f", "gradient": "biased"},  # MINE-f is the NWJ bound
     "js": {"objective": "js", "gradient": "biased"},
     "smile": {"objective": "smile", "gradient": "biased"},
+    "infonce": {"objective": "infonce", "gradient": "biased"},
     "ksg": {},
 }
+# Defaults a method brings and a caller may override: InfoNCE scores all b^2 pairs of a batch, which only
+# the separable critic makes cheap (2b network evaluations instead of b^2).
+DEFAULTS = {"infonce": {"critic": "separable"}}
 
 
 @dataclass
@@ -56,13 +60,14 @@ def _split_options(options: dict, *targets) -> list[dict]:
 
 
 def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **options) -> MIResult:
-    """Estimate :math:`I(X;Z)` in nats from paired samples.
+    r"""Estimate :math:`I(X;Z)` in nats from paired samples.
 
     ``x``, ``z``: paired samples in rows: numpy arrays, torch tensors (detached first), pandas objects or
     lists. ``method``: ``"mine"`` (DV bound, moving-average gradient), ``"mine-biased"`` (DV bound, plain
     minibatch gradient), ``"mine-f"`` or ``"nwj"`` (f-divergence bound), ``"js"`` (trained on the
     Jensen–Shannon signal, NWJ value), ``"smile"`` (JS training, DV value with marginal scores clipped to
-    ``[-tau, tau]``) or ``"ksg"``. ``options`` go to
+    ``[-tau, tau]``), ``"infonce"`` (the multi-sample bound, at most :math:`\ln` ``batch_size``; separable
+    critic unless ``critic="concat"``) or ``"ksg"``. ``options`` go to
     :class:`~minelib.MINE` and :meth:`~minelib.MINE.fit` (e.g. ``steps``, ``batch_size``, ``hidden``,
     ``preprocess``, ``seed``) or to :func:`~minelib.ksg_mi` (``k``, ``preprocess``). MINE estimates are
     test-split values of the best checkpoint on the validation split.
@@ -82,6 +87,7 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **options) -> 
         (opts,) = _split_options(options, ksg_mi)
         return MIResult(ksg_mi(x, z, **opts), method, opts)
     init, fit = _split_options(options, MINE.__init__, MINE.fit)
+    init = {**DEFAULTS.get(method, {}), **init}
     mine = MINE(x.shape[1], z.shape[1], **METHODS[method], **init).fit(x, z, **fit)
     return MIResult(
         mine.estimate_, method, {**METHODS[method], **init, **fit}, mine.history, mine.stderr_, mine.best_step_
@@ -91,7 +97,10 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **options) -> 
 def estimate_many(
     pairs: Sequence[tuple[ArrayLike, ArrayLike]], methods: Sequence[str] = ("mine",), **options
 ) -> dict[str, np.ndarray]:
-    """Estimate MI on many data sets with several methods; every MINE variant trains in **one** ensemble.
+    """Estimate MI on many data sets with several methods; the neural methods train as batched ensembles.
+
+    The per-pair bounds (``mine``, ``mine-biased``, ``mine-f``/``nwj``, ``js``, ``smile``) with the same
+    critic train as **one** ensemble; ``infonce``, which scores every pair of a batch, as another.
 
     ``pairs``: data sets ``(x, z)`` of equal shapes (e.g. one per correlation and seed). Returns, for each
     method, an array of estimates in the order of ``pairs``. ``options`` as in :func:`estimate_mi`;
@@ -112,8 +121,13 @@ def estimate_many(
             )
     ksg_options, init, fit = _split_options(options, ksg_mi, MINE.__init__, MINE.fit)
     results = {m: np.array([ksg_mi(x, z, **ksg_options) for x, z in checked]) for m in methods if m == "ksg"}
-    neural = [m for m in methods if m != "ksg"]
-    if neural:
+    # One ensemble per shape of work: the per-pair bounds share one; InfoNCE (b x b scores) trains apart.
+    groups: dict[tuple, list[str]] = {}
+    for m in methods:
+        if m != "ksg":
+            critic = init.get("critic", DEFAULTS.get(m, {}).get("critic", "concat"))
+            groups.setdefault((critic, m == "infonce"), []).append(m)
+    for (critic, _), neural in groups.items():
         x = np.stack([x for x, _ in checked] * len(neural))
         z = np.stack([z for _, z in checked] * len(neural))
         kinds = [METHODS[m] for m in neural for _ in checked]
@@ -123,7 +137,7 @@ def estimate_many(
             n_models=len(kinds),
             objective=[k["objective"] for k in kinds],
             gradient=[k["gradient"] for k in kinds],
-            **init,
+            **{**init, "critic": critic},
         ).fit(x, z, **fit)
         for i, m in enumerate(neural):
             results[m] = np.atleast_1d(mine.estimate_)[i * len(checked) : (i + 1) * len(checked)]

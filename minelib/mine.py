@@ -19,14 +19,13 @@ zero by more than its noise.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import trange
 
 from minelib._checks import (
     ArrayLike,
@@ -41,16 +40,17 @@ from minelib._checks import (
     seed_value,
     widths,
 )
-from minelib.bounds import log_mean_exp
+from minelib.bounds import infonce, log_mean_exp
 from minelib.ema import ema_log_mean_exp, update_log_ema
-from minelib.nets import StatisticsNetwork
+from minelib.nets import SeparableCritic, StatisticsNetwork
 from minelib.preprocess import PREPROCESS, Transform, fit_preprocess, heavy_tailed_columns, offset_columns
+from minelib.train import CHECKPOINTS, TrainConfig, train_critic
 
-OBJECTIVES = ("dv", "f", "js", "smile")
+OBJECTIVES = ("dv", "f", "js", "smile", "infonce")
 JS_TRAINED = ("js", "smile")  # trained on the Jensen-Shannon signal, reported as NWJ(T + 1) or clipped DV
 GRADIENTS = ("biased", "ema")
 MARGINALS = ("shuffle", "independent")
-CHECKPOINTS = ("best", "last")
+CRITICS = ("concat", "separable")
 
 
 def _generator(device: torch.device, seed: int | None) -> torch.Generator:
@@ -62,25 +62,19 @@ def _generator(device: torch.device, seed: int | None) -> torch.Generator:
     return gen
 
 
-@dataclass(frozen=True)
-class _Loop:
-    """The settings of one training run (validated by :meth:`MINE.fit`)."""
-
-    steps: int
-    batch_size: int
-    lr: float
-    marginal: str
-    eval_every: int
-    checkpoint: str
-    progress: bool
-
-
 class MINE(nn.Module):
     r"""A MINE estimator: a statistics network, its objective and its gradient rule.
 
-    ``objective``: ``"dv"`` (Donsker–Varadhan) or ``"f"`` (MINE-f). ``gradient``: ``"ema"`` (the moving
+    ``objective``: ``"dv"`` (Donsker–Varadhan), ``"f"`` (MINE-f, the NWJ bound), ``"js"`` and ``"smile"``
+    (trained on the Jensen–Shannon signal; reported as NWJ of :math:`T+1` and as DV with marginal scores
+    clipped to ``[-tau, tau]``) or ``"infonce"`` (the multi-sample bound on the :math:`b \times b` score
+    matrix of each batch; held-out values average disjoint blocks of ``batch_size`` rows, so the estimate
+    never exceeds :math:`\ln b`). ``gradient``: ``"ema"`` (the moving
     average of :math:`\mathbb{E}_B[e^T]` enters the gradient, rate ``ema_rate``) or ``"biased"`` (plain
     minibatch gradient); it only matters for ``"dv"``: the f-bound's minibatch gradient is unbiased.
+    ``critic``: ``"concat"`` (:class:`~minelib.StatisticsNetwork` on :math:`[x, z]`, the paper's) or
+    ``"separable"`` (:class:`~minelib.SeparableCritic`, :math:`g(x)^\top h(z)` with ``embed_dim``
+    coordinates); InfoNCE scores :math:`b^2` pairs a step, which only the separable critic makes cheap.
     ``preprocess``: ``"standardize"`` (default), ``"copula"`` or ``"none"`` (:mod:`minelib.preprocess`),
     fitted on the training split. With ``n_models > 1`` the estimator is an ensemble of independent
     networks trained in one batched pass; ``objective`` and ``gradient`` may then be given per member.
@@ -101,6 +95,8 @@ class MINE(nn.Module):
         tau: float = 5.0,
         hidden: Sequence[int] = (128, 128),
         activation: str = "elu",
+        critic: str = "concat",
+        embed_dim: int = 32,
         preprocess: str = "standardize",
         n_models: int = 1,
         device: str | torch.device | None = None,
@@ -114,6 +110,8 @@ class MINE(nn.Module):
         self.ema_rate = in_open_interval("ema_rate", ema_rate, 0.0, 1.0)
         self.tau = in_open_interval("tau", tau, 0.0, np.inf)
         self.preprocess = choice("preprocess", preprocess, PREPROCESS)
+        self.critic = choice("critic", critic, CRITICS)
+        embed_dim = positive_int("embed_dim", embed_dim)
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         self.seed = seed_value("seed", seed)
@@ -121,7 +119,12 @@ class MINE(nn.Module):
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
-            self.T = StatisticsNetwork(x_dim, z_dim, widths("hidden", hidden), activation, n_models)
+            hidden = widths("hidden", hidden)
+            self.T = (
+                StatisticsNetwork(x_dim, z_dim, hidden, activation, n_models)
+                if critic == "concat"
+                else SeparableCritic(x_dim, z_dim, hidden, embed_dim, activation, n_models)
+            )
         self.to(device=device, dtype=dtype)
         is_f = [o == "f" for o in self.objectives]
         is_ema = [g == "ema" and o == "dv" for o, g in zip(self.objectives, self.gradients)]
@@ -132,6 +135,10 @@ class MINE(nn.Module):
         self._any_js_trained = any(is_js) or any(is_smile)
         self.register_buffer("_is_js", torch.tensor(is_js, device=self.device))
         self.register_buffer("_is_smile", torch.tensor(is_smile, device=self.device))
+        is_infonce = [o == "infonce" for o in self.objectives]
+        self._any_infonce = any(is_infonce)
+        self.register_buffer("_is_infonce", torch.tensor(is_infonce, device=self.device))
+        self._block: int | None = None  # InfoNCE's block of held-out rows: the training batch size
         self.log_ma: torch.Tensor | None = None
         self._transforms: tuple[Transform, Transform] | None = None
         self.history: dict[str, np.ndarray] = {}
@@ -141,7 +148,7 @@ class MINE(nn.Module):
 
     @property
     def device(self) -> torch.device:
-        return self.T.weights[0].device
+        return next(self.T.parameters()).device
 
     @property
     def n_models(self) -> int:
@@ -161,7 +168,7 @@ class MINE(nn.Module):
 
     def _tensor(self, name: str, a: np.ndarray) -> torch.Tensor:
         """Preprocessed samples cast to the training dtype and device, ``(n_models, n, dim)``; finite after the cast."""
-        t = torch.as_tensor(a).to(self.device, self.T.weights[0].dtype)
+        t = torch.as_tensor(a).to(self.device, next(self.T.parameters()).dtype)
         if not torch.isfinite(t).all():
             raise ValueError(
                 f"{name} overflows {t.dtype} after preprocess={self.preprocess!r}: use preprocess='standardize' "
@@ -193,21 +200,36 @@ class MINE(nn.Module):
         smile = t_joint.mean(-1) - log_mean_exp(torch.clamp(t_marginal, -self.tau, self.tau))
         return torch.where(self._is_js, nwj_shifted, torch.where(self._is_smile, smile, value))
 
-    def bound(self, t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
-        """Each member's own bound (DV, f, JS's NWJ value, or SMILE) from critic values ``(n_models, n)``."""
+    def bound(
+        self, t_joint: torch.Tensor, t_marginal: torch.Tensor, scores: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Each member's own bound (DV, f, JS's NWJ value, SMILE) from critic values ``(n_models, n)``;
+        InfoNCE members need the batch's ``scores`` ``(n_models, n, n)``."""
+        return self._with_infonce(self._pair_bound(t_joint, t_marginal), scores)
+
+    def _pair_bound(self, t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
         value = t_joint.mean(-1) - self._second_term(t_marginal)
         return self._js_trained_values(t_joint, t_marginal, value) if self._any_js_trained else value
 
-    def training_bound(self, t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
+    def training_bound(
+        self, t_joint: torch.Tensor, t_marginal: torch.Tensor, scores: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """The batch bound whose gradient is each member's training gradient (MINE's for DV and f, the
-        Jensen–Shannon one for ``"js"`` and ``"smile"``); advances the moving average."""
+        Jensen–Shannon one for ``"js"`` and ``"smile"``, InfoNCE's own); advances the moving average."""
         value = t_joint.mean(-1) - self._second_term(t_marginal, training=True)
-        if not self._any_js_trained:
+        if self._any_js_trained:
+            sp = nn.functional.softplus
+            signal = -sp(-t_joint).mean(-1) - sp(t_marginal).mean(-1)
+            reported = self._js_trained_values(t_joint, t_marginal, value)
+            value = torch.where(self._is_js | self._is_smile, signal + (reported - signal).detach(), value)
+        return self._with_infonce(value, scores)
+
+    def _with_infonce(self, value: torch.Tensor, scores: torch.Tensor | None) -> torch.Tensor:
+        if not self._any_infonce:
             return value
-        sp = nn.functional.softplus
-        signal = -sp(-t_joint).mean(-1) - sp(t_marginal).mean(-1)
-        reported = self._js_trained_values(t_joint, t_marginal, value)
-        return torch.where(self._is_js | self._is_smile, signal + (reported - signal).detach(), value)
+        if scores is None:
+            raise ValueError("InfoNCE members need the batch's score matrix: pass scores=critic.scores(x, z)")
+        return torch.where(self._is_infonce, infonce(scores), value)
 
     def _stderr(self, t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
         r"""Delta-method standard error of :meth:`bound`:
@@ -229,9 +251,13 @@ class MINE(nn.Module):
         return torch.cat([self.T(x[:, i : i + rows], z[:, i : i + rows]) for i in range(0, x.shape[1], rows)], 1)
 
     # -------------------------------------------------------------- public
-    def estimate(self, x: ArrayLike, z: ArrayLike, *, n_shuffles: int = 10, seed: int | None = 0):
+    def estimate(
+        self, x: ArrayLike, z: ArrayLike, *, n_shuffles: int = 10, seed: int | None = 0, batch_size: int | None = None
+    ):
         r"""The bound on the given samples: :math:`\hat{\mathbb{E}}[T]` over the pairs, and the marginal
         term over ``n_shuffles`` random re-pairings of ``z``. A float, or one value per ensemble member.
+        InfoNCE members average their bound over disjoint blocks of ``batch_size`` rows (default: the
+        batch size of :meth:`fit`), the block size that sets their cap :math:`\ln b`.
 
         The samples are preprocessed as in :meth:`fit` (with the transform fitted on the training split;
         before any fit, on these samples)."""
@@ -240,6 +266,13 @@ class MINE(nn.Module):
         x, z = self._check(x, z)
         if x.shape[-2] < 2:
             raise ValueError("estimate needs at least 2 samples to form shuffled pairs")
+        if batch_size is not None:
+            self._block = positive_int("batch_size", batch_size)
+        if self._any_infonce:
+            if self._block is None:
+                raise ValueError("InfoNCE members need batch_size (the block size of the bound) before a fit")
+            if x.shape[-2] < self._block:
+                raise ValueError(f"InfoNCE needs at least batch_size={self._block} samples, got {x.shape[-2]}")
         tx, tz = self._transforms or (fit_preprocess("x", self.preprocess, x), fit_preprocess("z", self.preprocess, z))
         values, _ = self._estimate(self._tensor("x", tx(x)), self._tensor("z", tz(z)), n_shuffles, seed)
         return self._to_output(values)
@@ -255,7 +288,20 @@ class MINE(nn.Module):
             for _ in range(n_shuffles)
         ]
         t_joint, t_marginal = self._critic(x, z), torch.cat(shuffled, 1)
-        return self.bound(t_joint, t_marginal), self._stderr(t_joint, t_marginal)
+        values, se = self._pair_bound(t_joint, t_marginal), self._stderr(t_joint, t_marginal)
+        if self._any_infonce:
+            terms = self._infonce_terms(x, z)
+            values = torch.where(self._is_infonce, terms.mean(-1), values)
+            se = torch.where(self._is_infonce, terms.std(-1) / math.sqrt(terms.shape[-1]), se)
+        return values, se
+
+    def _infonce_terms(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        r"""Per-row InfoNCE terms :math:`T(x_i,z_i) - \ln\frac1b\sum_j e^{T(x_i,z_j)}` over the disjoint
+        blocks of ``self._block`` rows (the rest is left out): ``(n_models, blocks * b)``; their mean is the
+        bound and their spread its standard error (rows of a block are treated as independent)."""
+        b = self._block
+        blocks = [self.T.scores(x[:, i : i + b], z[:, i : i + b]) for i in range(0, x.shape[1] - b + 1, b)]
+        return torch.cat([s.diagonal(dim1=-2, dim2=-1) - log_mean_exp(s) for s in blocks], -1)
 
     def _to_output(self, values: torch.Tensor):
         values = values.double().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
@@ -289,14 +335,16 @@ class MINE(nn.Module):
         (``"val"``, at ``"eval_step"``). Warns (:class:`~minelib.MINEWarning`) when the estimate should not
         be trusted.
         """
-        loop = _Loop(
-            positive_int("steps", steps),
-            positive_int("batch_size", batch_size),
+        steps, batch_size = positive_int("steps", steps), positive_int("batch_size", batch_size)
+        marginal, checkpoint = choice("marginal", marginal, MARGINALS), choice("checkpoint", checkpoint, CHECKPOINTS)
+        config = TrainConfig(
+            steps,
             in_open_interval("lr", lr, 0.0, np.inf),
-            choice("marginal", marginal, MARGINALS),
             positive_int("eval_every", eval_every),
-            choice("checkpoint", checkpoint, CHECKPOINTS),
-            bool(progress),
+            checkpoint,
+            fused=True if self.device.type in ("cpu", "cuda") else None,  # one Adam kernel for all parameters
+            progress=bool(progress),
+            desc="MINE",
         )
         positive_int("n_shuffles", n_shuffles)
         in_open_interval("val_fraction", val_fraction, 0.0, 1.0)
@@ -304,14 +352,17 @@ class MINE(nn.Module):
         seed = seed_value("seed", seed)
         if val_fraction + test_fraction >= 1:
             raise ValueError(f"val_fraction + test_fraction must be below 1, got {val_fraction} + {test_fraction}")
+        if self._any_infonce and marginal != "shuffle":
+            raise ValueError("InfoNCE scores each batch against itself: it needs marginal='shuffle'")
         x, z = self._check(x, z)
         n = x.shape[-2]
         n_val, n_test = int(round(n * val_fraction)), int(round(n * test_fraction))
         n_train = n - n_val - n_test
-        if min(n_val, n_test) < 2 or n_train < loop.batch_size:
+        least = batch_size if self._any_infonce else 2  # InfoNCE's held-out value needs a whole block
+        if min(n_val, n_test) < least or n_train < batch_size:
             raise ValueError(
                 f"too few samples: {n} pairs give {n_train} for training, {n_val} for validation and {n_test} "
-                f"for the test; need batch_size={loop.batch_size} for training and at least 2 in each other split"
+                f"for the test; need batch_size={batch_size} for training and at least {least} in each other split"
             )
         split_seed = seed if seed is not None else None if self.seed is None else self.seed + 1
         order = np.random.default_rng(split_seed).permutation(n)
@@ -329,63 +380,46 @@ class MINE(nn.Module):
             )
             for split, rows in splits.items()
         }
-        self._checkpoint = loop.checkpoint
-        self._train(data["train"], data["val"], loop, _generator(self.device, split_seed))
+        self._checkpoint, self._block, self.log_ma = checkpoint, batch_size, None
+        gen = _generator(self.device, split_seed)
+        step_value = self._step_value(*data["train"], batch_size, marginal, gen)
+        x_val, z_val = data["val"]
+        log = train_critic(
+            list(self.T.parameters()), step_value, config, lambda step: self._estimate(x_val, z_val, 1, seed=step)[0]
+        )
+        squeeze = (lambda a: a[:, 0]) if self.n_models == 1 else (lambda a: a)
+        self.history = {"train": squeeze(log.train), "eval_step": log.eval_step, "val": squeeze(log.val)}
+        self.best_step_ = int(log.best_step[0]) if self.n_models == 1 else log.best_step
         values, se = self._estimate(*data["test"], n_shuffles, seed=0)
         self.estimate_, self.stderr_ = self._to_output(values), self._to_output(se)
         self._warn_after_fit(values.double().cpu().numpy(), se.double().cpu().numpy())
         return self
 
-    def _train(self, train, val, loop: _Loop, gen: torch.Generator) -> None:
-        (x_tr, z_tr), (x_val, z_val) = train, val
-        E, n_train, dev, b = self.n_models, x_tr.shape[1], self.device, loop.batch_size
+    def _step_value(self, x_tr: torch.Tensor, z_tr: torch.Tensor, b: int, marginal: str, gen: torch.Generator):
+        """The training step of :func:`~minelib.train.train_critic`: a minibatch of ``b`` training pairs per
+        member, its marginal samples (``z`` shuffled along the batch, or drawn independently), the critic's
+        values and each member's training bound."""
+        E, n_train, dev = self.n_models, x_tr.shape[1], self.device
         members = torch.arange(E, device=dev).unsqueeze(-1)
-        params = list(self.T.parameters())
-        fused = True if dev.type in ("cpu", "cuda") else None  # one kernel for all parameters
-        opt = torch.optim.Adam(params, lr=loop.lr, fused=fused)
-        self.log_ma = None
-        best = [p.detach().clone() for p in params]
-        best_value = torch.full((E,), -torch.inf, device=dev, dtype=torch.float64)
-        best_step = torch.zeros(E, dtype=torch.long, device=dev)
-        train = torch.full((loop.steps, E), torch.nan, device=dev)
-        evals, eval_steps = [], []
-        for step in trange(loop.steps, disable=not loop.progress, desc="MINE", leave=False):
+
+        def step_value(step: int) -> tuple[torch.Tensor, torch.Tensor]:
             idx = torch.randint(n_train, (E, b), generator=gen, device=dev)
             xb, zb = x_tr[members, idx], z_tr[members, idx]
-            if loop.marginal == "shuffle":
+            if self._any_infonce:  # every pair of the batch; the shuffled pairs are b of them
+                scores = self.T.scores(xb, zb)
+                perm = torch.rand(E, b, generator=gen, device=dev).argsort(1)
+                t_marginal = scores[members, torch.arange(b, device=dev), perm]
+                value = self.training_bound(scores.diagonal(dim1=-2, dim2=-1), t_marginal, scores)
+                return value, value
+            if marginal == "shuffle":
                 zm = zb[members, torch.rand(E, b, generator=gen, device=dev).argsort(1)]
             else:
                 zm = z_tr[members, torch.randint(n_train, (E, b), generator=gen, device=dev)]
             t = self.T(torch.cat([xb, xb], 1), torch.cat([zb, zm], 1))
             value = self.training_bound(t[:, :b], t[:, b:])
-            train[step] = value.detach()
-            opt.zero_grad(set_to_none=True)
-            (-value.sum()).backward()
-            opt.step()
-            if (step + 1) % loop.eval_every == 0 or step + 1 == loop.steps:
-                v = self._estimate(x_val, z_val, 1, seed=step)[0].double()
-                evals.append(v)
-                eval_steps.append(step + 1)
-                better = torch.isfinite(v) & (v > best_value)
-                for kept, p in zip(best, params):
-                    kept[better] = p.detach()[better]
-                best_value = torch.where(better, v, best_value)
-                best_step = torch.where(better, step + 1, best_step)
-                if not torch.isfinite(v).any():
-                    break  # every member diverged: further steps cannot help
-        if loop.checkpoint == "best":
-            kept_any = best_step > 0
-            with torch.no_grad():
-                for kept, p in zip(best, params):
-                    p[kept_any] = kept[kept_any]
-        else:
-            best_step = torch.full_like(best_step, eval_steps[-1])
-        train, val = train.cpu().numpy(), torch.stack(evals).cpu().numpy()
-        if E == 1:
-            train, val = train[:, 0], val[:, 0]
-        self.history = {"train": train, "eval_step": np.array(eval_steps), "val": val}
-        steps_kept = best_step.cpu().numpy()
-        self.best_step_ = int(steps_kept[0]) if E == 1 else steps_kept
+            return value, value
+
+        return step_value
 
     # ------------------------------------------------------------- warnings
     def _members(self, bad: np.ndarray) -> str:
@@ -443,5 +477,14 @@ class MINE(nn.Module):
                 f"(or by more than 1 nat){self._members(negative)}: MI is never negative and a constant critic "
                 "scores 0, so this critic is broken (diverged training, unscaled or heavy-tailed data)"
             )
+        if self._any_infonce:
+            cap = math.log(self._block)
+            capped = self._is_infonce.cpu().numpy() & np.isfinite(values) & (values > cap - 0.5)
+            if capped.any():
+                problems.append(
+                    f"the InfoNCE estimate {values[capped].max():.3g} nats is near its cap ln(batch_size) = "
+                    f"{cap:.3g}{self._members(capped)}: InfoNCE never exceeds ln b, so the MI may be much larger "
+                    "(raise batch_size, or use a bound without a cap such as 'smile')"
+                )
         for problem in problems:
             warnings.warn(problem, MINEWarning, stacklevel=3)

@@ -48,6 +48,16 @@ class StatisticsNetwork(nn.Module):
             h = h.expand(self.n_models, *h.shape)
         return _run_mlp(h, self.weights, self.biases, self._act).squeeze(-1)
 
+    def scores(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """All pairs of a batch: ``(n_models, b, b)`` with entry ``[k, i, j] = T_k(x_i, z_j)``. It costs
+        :math:`b^2` network evaluations per member (a :class:`SeparableCritic` needs :math:`2b`)."""
+        x = x.expand(self.n_models, *x.shape) if x.dim() == 2 else x
+        z = z.expand(self.n_models, *z.shape) if z.dim() == 2 else z
+        e, b = x.shape[:2]
+        xi = x.unsqueeze(2).expand(e, b, b, x.shape[-1]).reshape(e, b * b, -1)
+        zj = z.unsqueeze(1).expand(e, b, b, z.shape[-1]).reshape(e, b * b, -1)
+        return self(xi, zj).reshape(e, b, b)
+
 
 def _common(critic: nn.Module, x_dim, z_dim, hidden, activation, n_models) -> tuple[int, ...]:
     """Validate and set what every critic has (input sizes, ensemble size, activation); return the widths."""

@@ -23,30 +23,17 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import trange
 
 from minelib._checks import choice, device_value, in_open_interval, positive_int, seed_value, widths
 from minelib.bounds import _joint_and_marginal, dv, infonce, js, log_mean_exp, nwj, smile
+from minelib.data import rho_for_mi
 from minelib.ema import ema_log_mean_exp, update_log_ema
 from minelib.nets import SeparableCritic, StatisticsNetwork
+from minelib.train import TrainConfig, train_critic
 
 BOUNDS = ("mine", "dv", "nwj", "infonce", "js", "smile")
 _PLAIN = {"dv": dv, "nwj": nwj, "infonce": infonce, "js": js}
 CRITICS = ("separable", "concat")
-
-
-def rho_for_mi(mi: float, dim: int) -> float:
-    r"""The correlation giving ``mi`` nats between two ``dim``-dimensional Gaussians: :math:`\sqrt{1-e^{-2I/d}}`."""
-    in_open_interval("mi", mi, 0.0, math.inf)
-    return math.sqrt(1 - math.exp(-2 * mi / positive_int("dim", dim)))
-
-
-def _concat_scores(critic: StatisticsNetwork, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """(E, b, b) scores of a concatenated critic: all b^2 pairs, b^2 evaluations per member."""
-    e, b, _ = x.shape
-    xi = x.unsqueeze(2).expand(e, b, b, x.shape[-1]).reshape(e, b * b, -1)
-    zj = z.unsqueeze(1).expand(e, b, b, z.shape[-1]).reshape(e, b * b, -1)
-    return critic(xi, zj).reshape(e, b, b)
 
 
 def staircase(
@@ -101,7 +88,6 @@ def staircase(
             else StatisticsNetwork(dim, dim, hidden, "relu", n_models)
         )
     net.to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
     gen = torch.Generator(device)
     if seed is not None:
         gen.manual_seed(seed + 1)
@@ -109,13 +95,13 @@ def staircase(
         gen.seed()
     groups = {b: torch.tensor([i for i, (bb, _) in enumerate(members) if bb == b], device=device) for b in bounds}
     log_ma = None
-    total = steps_per_level * len(levels)
-    estimates = torch.empty(total, n_models, device=device)
-    for step in trange(total, disable=not progress, desc="staircase", leave=False):
+
+    def step_value(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        nonlocal log_ma
         rho = rhos[step // steps_per_level]
         x = torch.randn(n_models, batch_size, dim, generator=gen, device=device)
         z = rho * x + math.sqrt(1 - rho**2) * torch.randn(n_models, batch_size, dim, generator=gen, device=device)
-        scores = net.scores(x, z) if critic == "separable" else _concat_scores(net, x, z)
+        scores = net.scores(x, z)
         values = torch.empty(n_models, device=device)
         training = torch.empty(n_models, device=device)
         for b, idx in groups.items():
@@ -128,13 +114,13 @@ def staircase(
             else:
                 value = train = smile(s, tau=tau) if b == "smile" else _PLAIN[b](s)
             values[idx], training[idx] = value.detach(), train
-        estimates[step] = values
-        opt.zero_grad(set_to_none=True)
-        (-training.sum()).backward()
-        opt.step()
+        return training, values
+
+    total = steps_per_level * len(levels)
+    log = train_critic(net.parameters(), step_value, TrainConfig(total, lr, progress=progress, desc="staircase"))
     truth = np.repeat(np.asarray(levels, dtype=float), steps_per_level)
     return {
-        "estimates": estimates.T.cpu().numpy().astype(np.float64),
+        "estimates": log.train.T.astype(np.float64),
         "members": members,
         "truth": truth,
         "levels": list(levels),

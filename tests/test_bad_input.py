@@ -137,7 +137,7 @@ def test_the_table_is_long_enough():
 
 def test_errors_come_before_work(monkeypatch):
     calls = []
-    monkeypatch.setattr(m.MINE, "_train", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr("minelib.mine.train_critic", lambda *a, **k: calls.append(1))
     for kwargs in ({"batch_size": 1000}, {"checkpoint": "first"}, {"seed": -1}):
         with pytest.raises(ValueError):
             m.MINE(1, 1).fit(X, Z, **kwargs)
