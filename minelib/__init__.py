@@ -2,16 +2,18 @@
 
 Layers, each importing only from those above it in this list:
 
-1. ground truth, maths and data handling: ``minelib.data``, ``minelib.information``, ``minelib.bounds``,
-   ``minelib.preprocess``, ``minelib.ksg``, ``minelib.ksg_torch``, ``minelib.ema``;
-2. networks, the trainer and the MI term: ``minelib.nets``, ``minelib.mine``, ``minelib.estimate``,
-   ``minelib.mi_term`` (MINE as a differentiable loss term for other models), ``minelib.diagnostics``;
+1. ground truth, maths and data handling: ``minelib.data``, ``minelib.tasks`` (the hard cases with exact MI),
+   ``minelib.information``, ``minelib.bounds``, ``minelib.preprocess``, ``minelib.ksg``, ``minelib.ksg_torch``,
+   ``minelib.ema``;
+2. networks, the training loop, estimators and the MI term: ``minelib.nets``, ``minelib.train`` (one loop for
+   every critic), ``minelib.mine``, ``minelib.staircase``, ``minelib.estimate``, ``minelib.mi_term`` (MINE as a
+   differentiable loss term for other models), ``minelib.diagnostics``;
 3. notebook helpers: ``minelib.book`` (size profile, set-up, results I/O, timing and the timing
    comparisons, plots, sliders); not imported by ``import minelib``.
 """
 
 from minelib._checks import MINEWarning
-from minelib.bounds import dv, dv_bound, f_bound, infonce, js, log_mean_exp, nwj, smile
+from minelib.bounds import derangement, dv, dv_bound, f_bound, infonce, js, log_mean_exp, nwj, smile
 from minelib.data import (
     gaussian_log_ratio,
     gaussian_mi,
@@ -39,6 +41,7 @@ __all__ = [
     "SeparableCritic",
     "StatisticsNetwork",
     "adaptive_gradient_clip",
+    "derangement",
     "dv",
     "dv_bound",
     "ema_log_mean_exp",

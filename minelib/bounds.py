@@ -42,6 +42,26 @@ def _weights(name: str, w: Weights, t: torch.Tensor, dim: int) -> torch.Tensor |
     return w
 
 
+def derangement(
+    shape: int | tuple[int, ...], generator: torch.Generator | None = None, device: torch.device | str | None = None
+) -> torch.Tensor:
+    r"""Random re-pairings without fixed points: indices ``idx`` of shape ``shape`` such that, along the last
+    axis, ``idx[..., i] != i`` and each row is a permutation.
+
+    Shuffling ``z`` to get samples of :math:`P_X \otimes P_Z` with a plain random permutation leaves on average
+    one pair in place: a *joint* pair among the marginal ones. At high MI its :math:`e^{T}` is of order
+    :math:`e^{I}` and dominates :math:`\log\hat{\mathbb{E}}[e^T]`, pulling the DV estimate down by about
+    :math:`\log(1 + e^{I}/n)`. Here a uniformly random order :math:`\pi` is drawn and position :math:`\pi_j`
+    takes the ``z`` of position :math:`\pi_{j+1}` (cyclically): every other position is equally likely, none
+    is the own one. Needs at least 2 positions.
+    """
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if not shape or shape[-1] < 2:
+        raise ValueError(f"a derangement needs at least 2 positions along the last axis, got shape {shape}")
+    order = torch.rand(shape, generator=generator, device=device).argsort(-1)
+    return torch.empty_like(order).scatter_(-1, order, order.roll(-1, dims=-1))
+
+
 def log_mean_exp(t: torch.Tensor, weights: Weights = None, dim: int = -1) -> torch.Tensor:
     r""":math:`\log \frac{1}{n}\sum_i e^{t_i}` (or :math:`\log\sum_i q_i e^{t_i}`) without overflow, via logsumexp."""
     t = _as_tensor(t)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from minelib._checks import choice, in_open_interval
-from minelib.bounds import FAMILY, log_mean_exp
+from minelib.bounds import FAMILY, derangement, log_mean_exp
 from minelib.ema import ema_log_mean_exp, update_log_ema
 
 GRADIENTS = ("ema", "biased")
@@ -93,8 +93,7 @@ class MITerm(nn.Module):
             )
         if self.bound == "infonce":
             return FAMILY["infonce"](scores(x, z) if scores is not None else _all_pairs(critic, x, z))[0]
-        perm = torch.randperm(x.shape[0], device=x.device)
-        t = critic(torch.cat([x, x]), torch.cat([z, z[perm]]))[0]
+        t = critic(torch.cat([x, x]), torch.cat([z, z[derangement(x.shape[0], device=x.device)]]))[0]
         t_joint, t_marginal = t[: x.shape[0]], t[x.shape[0] :]
         if self.bound != "dv" or self.gradient == "biased":
             return FAMILY[self.bound](t_joint, t_marginal)

@@ -4,7 +4,8 @@ r"""MINE: Mutual Information Neural Estimation (Belghazi et al., 2018, Algorithm
           - \log \mathbb{E}_{P^{(n)}_X \otimes P^{(n)}_Z}[e^{T_\theta}].
 
 The pairs are split three ways. Training maximises the bound on minibatches of the *training* split;
-samples of the product of marginals come from shuffling ``z`` along the batch. Every ``eval_every``
+samples of the product of marginals come from re-pairing ``z`` within the batch, no pair left in place
+(:func:`~minelib.derangement`). Every ``eval_every``
 steps the bound is evaluated on the *validation* split, and the network with the best validation value
 is kept (early stopping). The reported estimate is the bound of that network on the *test* split, which
 played no part in training or in choosing the checkpoint: a training-set estimate is biased upwards
@@ -40,7 +41,7 @@ from minelib._checks import (
     seed_value,
     widths,
 )
-from minelib.bounds import infonce, log_mean_exp
+from minelib.bounds import derangement, infonce, log_mean_exp
 from minelib.ema import ema_log_mean_exp, update_log_ema
 from minelib.nets import SeparableCritic, StatisticsNetwork
 from minelib.preprocess import PREPROCESS, Transform, fit_preprocess, heavy_tailed_columns, offset_columns
@@ -273,9 +274,18 @@ class MINE(nn.Module):
                 raise ValueError("InfoNCE members need batch_size (the block size of the bound) before a fit")
             if x.shape[-2] < self._block:
                 raise ValueError(f"InfoNCE needs at least batch_size={self._block} samples, got {x.shape[-2]}")
-        tx, tz = self._transforms or (fit_preprocess("x", self.preprocess, x), fit_preprocess("z", self.preprocess, z))
-        values, _ = self._estimate(self._tensor("x", tx(x)), self._tensor("z", tz(z)), n_shuffles, seed)
+        values, _ = self._estimate(*self._inputs(x, z), n_shuffles, seed)
         return self._to_output(values)
+
+    def inputs(self, x: ArrayLike, z: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` and ``z`` as the network sees them: preprocessed with the transform fitted on the training split
+        (before any fit, on these samples), cast to the network's dtype and device, ``(n_models, n, dim)``.
+        Use it to evaluate ``self.T`` on your own samples."""
+        return self._inputs(*self._check(x, z))
+
+    def _inputs(self, x: np.ndarray, z: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        tx, tz = self._transforms or (fit_preprocess("x", self.preprocess, x), fit_preprocess("z", self.preprocess, z))
+        return self._tensor("x", tx(x)), self._tensor("z", tz(z))
 
     @torch.no_grad()
     def _estimate(
@@ -283,10 +293,7 @@ class MINE(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         gen = _generator(self.device, seed)
         members = torch.arange(self.n_models, device=self.device).unsqueeze(-1)
-        shuffled = [
-            self._critic(x, z[members, torch.rand(z.shape[:2], generator=gen, device=self.device).argsort(1)])
-            for _ in range(n_shuffles)
-        ]
+        shuffled = [self._critic(x, z[members, derangement(z.shape[:2], gen, self.device)]) for _ in range(n_shuffles)]
         t_joint, t_marginal = self._critic(x, z), torch.cat(shuffled, 1)
         values, se = self._pair_bound(t_joint, t_marginal), self._stderr(t_joint, t_marginal)
         if self._any_infonce:
@@ -407,12 +414,11 @@ class MINE(nn.Module):
             xb, zb = x_tr[members, idx], z_tr[members, idx]
             if self._any_infonce:  # every pair of the batch; the shuffled pairs are b of them
                 scores = self.T.scores(xb, zb)
-                perm = torch.rand(E, b, generator=gen, device=dev).argsort(1)
-                t_marginal = scores[members, torch.arange(b, device=dev), perm]
+                t_marginal = scores[members, torch.arange(b, device=dev), derangement((E, b), gen, dev)]
                 value = self.training_bound(scores.diagonal(dim1=-2, dim2=-1), t_marginal, scores)
                 return value, value
             if marginal == "shuffle":
-                zm = zb[members, torch.rand(E, b, generator=gen, device=dev).argsort(1)]
+                zm = zb[members, derangement((E, b), gen, dev)]  # z re-paired, none with its own x
             else:
                 zm = z_tr[members, torch.randint(n_train, (E, b), generator=gen, device=dev)]
             t = self.T(torch.cat([xb, xb], 1), torch.cat([zb, zm], 1))

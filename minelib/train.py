@@ -97,12 +97,14 @@ def train_critic(
             best_step = torch.where(better, step + 1, best_step)
             if not torch.isfinite(v).any():
                 break
+    last = eval_steps[-1] if eval_steps else config.steps  # the last step trained (an early stop ends at an eval)
     if config.checkpoint == "best" and evaluate is not None:
         kept_any = best_step > 0
         with torch.no_grad():
             for kept, p in zip(best, params):
                 p[kept_any] = kept[kept_any]
+        best_step = torch.where(kept_any, best_step, last)  # no finite value: the member keeps its last parameters
     else:
-        best_step = torch.full_like(best_step, eval_steps[-1] if eval_steps else config.steps)
+        best_step = torch.full_like(best_step, last)
     val = torch.stack(evals).cpu().numpy() if evals else np.empty((0, n_models))
     return TrainLog(record.cpu().numpy(), np.array(eval_steps, dtype=int), val, best_step.cpu().numpy())

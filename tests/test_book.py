@@ -107,3 +107,29 @@ def test_static_slider_switches_the_figure(built_book, browser, chapter):
     page.screenshot(path=str(ROOT / "_build" / f"screenshot-slider-{chapter}.png"))
     assert after and after != before, "moving the slider did not change the figure"
     assert not outside, f"requests left the machine: {outside}"
+
+
+@pytest.mark.parametrize(
+    "chapter", ["mutual_information", "donsker_varadhan", "mine_algorithm", "consistency", "gaussians", "nonlinear"]
+)
+def test_phone_width_equations_stay_in_the_column_and_setup_is_hidden(built_book, browser, chapter):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort())
+    page.goto((built_book / "book" / f"{chapter}.html").as_uri(), wait_until="load")
+    page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise")
+    page.evaluate("MathJax.startup.promise")
+    overflowing = page.evaluate(
+        """() => {
+            const column = document.querySelector('main').getBoundingClientRect().right;
+            return [...document.querySelectorAll('mjx-container[display="true"]')]
+                .filter(e => e.getBoundingClientRect().right > column + 1)
+                .map(e => e.textContent.slice(0, 60));
+        }"""
+    )
+    assert page.locator('mjx-container[display="true"]').count() > 0
+    assert not overflowing, f"display equations overflow the column at 390 px: {overflowing}"
+    setup = page.locator(".cell.tag_hide-input").first
+    assert setup.count() == 1, "the set-up cell is not tagged hide-input"
+    assert not setup.locator(".cell_input").first.is_visible(), "the set-up code is shown in full"
+    if chapter == "donsker_varadhan":
+        page.screenshot(path=str(ROOT / "_build" / "screenshot-phone.png"), full_page=False)

@@ -289,6 +289,54 @@ def check_staircase(text: str, nb) -> None:
             assert rel < 0.06, f"{bound} step variance at {level}: printed {var}, file {r['step_variance']}"
 
 
+# --- hard_cases.json (book/hard_cases.ipynb) --------------------------------------------------------------
+
+HARD_PREPROCESS = ("none", "standardize", "copula")
+
+
+def check_hard_cases(text: str, nb) -> None:
+    records = load_records(text, SCHEMAS["hard_cases.json"])
+    out = stdout_of(nb)
+    check_stamp(records, out)
+    written = find(
+        r"^(\d+) estimates written to (\S+) \(([\d,]+) samples, (\d+) seed\(s\), (\d+) steps, batch (\d+)\)$",
+        out,
+        "the count",
+    )
+    assert int(written[1]) == len(records), f"the notebook wrote {written[1]} records, the file has {len(records)}"
+    assert written[2] == "hard_cases.json"
+    assert {r["seed"] for r in records} == set(range(int(written[4]))), f"the notebook prints {written[4]} seed(s)"
+    assert all(r["n"] == int(written[3].replace(",", "")) for r in records), "n differs"
+    for r in records:
+        neural = r["method"] != "ksg"
+        assert (r["steps"], r["batch_size"]) == ((int(written[5]), int(written[6])) if neural else (None, None)), r
+    listed = re.findall(r"^([\w-]+) +\| +\d+ \+ \d+ +\| +([\d.]+) \|", out, re.M)
+    assert {task for task, _ in listed} == {r["task"] for r in records}, "the task list names every task"
+    for task, truth in listed:
+        agree(truth, next(r["truth"] for r in records if r["task"] == task), f"{task}: exact MI in the task list")
+    blocks = re.findall(r"^([\w-]+): .*; true MI (\S+) nats\n  method .*\n((?:  [\w-]+ +\| .*\n?)+)", out, re.M)
+    assert {b[0] for b in blocks} == {r["task"] for r in records}, "one table per task"
+    for task, truth, rows in blocks:
+        chosen = [r for r in records if r["task"] == task]
+        agree(truth, chosen[0]["truth"], f"{task}: exact MI")
+        printed = re.findall(r"^  ([\w-]+) +\| (.*)$", rows, re.M)
+        assert {m for m, _ in printed} == {r["method"] for r in chosen}, f"{task}: a row per method"
+        for method, cells in printed:
+            values = re.findall(r"(-?[\d.]+|nan) ± +([\d.]+|nan)(\*?)", cells)
+            assert len(values) == len(HARD_PREPROCESS), f"{task}, {method}: {cells}"
+            for pre, (mean_, sd, star) in zip(HARD_PREPROCESS, values):
+                runs = [r for r in chosen if (r["method"], r["preprocess"]) == (method, pre)]
+                estimates = [r["estimate"] for r in runs]
+                assert {r["warned"] for r in runs} == {star == "*"}, f"{task}, {method}, {pre}: warning mark"
+                if None in estimates:
+                    assert mean_ == "nan", f"{task}, {method}, {pre}: a diverged seed prints nan"
+                    continue
+                agree(mean_, mean(estimates), f"{task}, {method}, {pre}")
+                m = mean(estimates)
+                sd_ = math.sqrt(math.fsum((v - m) ** 2 for v in estimates) / (len(estimates) - 1))
+                agree(sd, sd_, f"{task}, {method}, {pre}: s.d. over seeds")
+
+
 # --- the registry ---------------------------------------------------------------------------------------
 
 
@@ -356,6 +404,25 @@ SCHEMAS: dict[str, Schema] = {
         ),
         key=("estimator", "preprocess", "x_dim", "nu", "seed"),
         check=check_robustness,
+    ),
+    "hard_cases.json": Schema(
+        chapter="hard_cases",
+        fields=dict(
+            task=str,
+            truth=NUMBER,
+            preprocess=str,
+            method=str,
+            seed=int,
+            estimate=(int, float, type(None)),
+            n=int,
+            steps=OPTIONAL_INT,
+            batch_size=OPTIONAL_INT,
+            warned=bool,
+            device=str,
+            budget=str,
+        ),
+        key=("task", "preprocess", "method", "seed"),
+        check=check_hard_cases,
     ),
     "staircase.json": Schema(
         chapter="family",
