@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Browser-side code the built book needs offline, fetched from the npm registry at build time.
 VENDOR := _build/vendor
-NPM_PACKAGES := mathjax@3.2.2 requirejs@2.3.7 @jupyter-widgets/html-manager@1.0.15
+NPM_PACKAGES := mathjax@3.2.2 requirejs@2.3.7 @jupyter-widgets/html-manager@1.0.15 \
+  @tensorflow/tfjs@4.22.0
 export OMP_NUM_THREADS ?= 1
 
 .PHONY: book test lint outputs vendor clean
@@ -30,6 +31,10 @@ $(VENDOR)/.installed: Makefile
 	mv $(VENDOR)/npm/package/dist $(VENDOR)/html-manager
 	# The book loads embed-amd.js (and the fonts it references); the other builds and the source map are unused.
 	rm -f $(VENDOR)/html-manager/embed.js $(VENDOR)/html-manager/embed.js.map $(VENDOR)/html-manager/libembed-amd.js
+	# The playground (book/playground.md) loads TensorFlow.js, its one minified bundle only (gradients included).
+	mkdir -p $(VENDOR)/tfjs
+	rm -rf $(VENDOR)/npm/package && tar -xzf $(VENDOR)/npm/tensorflow-tfjs-4*.tgz -C $(VENDOR)/npm package/dist/tf.min.js
+	mv $(VENDOR)/npm/package/dist/tf.min.js $(VENDOR)/tfjs/tf.min.js
 	rm -rf $(VENDOR)/npm
 	touch $@
 
