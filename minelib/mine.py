@@ -14,8 +14,9 @@ played no part in training or in choosing the checkpoint: a training-set estimat
 Before training, each coordinate is preprocessed (:mod:`minelib.preprocess`, fitted on the training
 split, in float64) and only then cast to the training dtype, so the estimate does not depend on the
 data's units. A :class:`~minelib.MINEWarning` says when an estimate should not be trusted: heavy tails
-without the copula, non-finite training values, a collapsing validation curve, or a test estimate below
-zero by more than its noise.
+without the copula, non-finite training values, a collapsing validation curve, a test estimate below
+zero by more than its noise, or one above what the test split can certify (the log of its number of
+re-paired pairs).
 """
 
 from __future__ import annotations
@@ -399,7 +400,7 @@ class MINE(nn.Module):
         self.best_step_ = int(log.best_step[0]) if self.n_models == 1 else log.best_step
         values, se = self._estimate(*data["test"], n_shuffles, seed=0)
         self.estimate_, self.stderr_ = self._to_output(values), self._to_output(se)
-        self._warn_after_fit(values.double().cpu().numpy(), se.double().cpu().numpy())
+        self._warn_after_fit(values.double().cpu().numpy(), se.double().cpu().numpy(), len(splits["test"]) * n_shuffles)
         return self
 
     def _step_value(self, x_tr: torch.Tensor, z_tr: torch.Tensor, b: int, marginal: str, gen: torch.Generator):
@@ -458,7 +459,7 @@ class MINE(nn.Module):
                 if found:
                     warnings.warn(f"{name} column {found[0]} " + message.format(found[1]), MINEWarning, stacklevel=3)
 
-    def _warn_after_fit(self, values: np.ndarray, se: np.ndarray) -> None:
+    def _warn_after_fit(self, values: np.ndarray, se: np.ndarray, n_marginal: int) -> None:
         val = np.atleast_2d(self.history["val"].T).reshape(self.n_models, -1)
         train = self.history["train"].reshape(len(self.history["train"]), -1)
         problems = []
@@ -482,6 +483,20 @@ class MINE(nn.Module):
                 f"the test estimate {values[negative].min():.3g} nats is below zero by more than its noise "
                 f"(or by more than 1 nat){self._members(negative)}: MI is never negative and a constant critic "
                 "scores 0, so this critic is broken (diverged training, unscaled or heavy-tailed data)"
+            )
+        # A sample estimate above ln(number of marginal pairs) says only that the critic separates the test's
+        # joint pairs from its re-paired ones: the log-mean-exp of e^T then misses the rare re-paired pairs that
+        # would pull it down, and can grow without bound (no estimator certifies more than about ln N from N
+        # samples: McAllester & Stratos, 2020). InfoNCE members have their own, lower cap (below).
+        ceiling = math.log(n_marginal)
+        beyond = np.isfinite(values) & (values > ceiling) & ~self._is_infonce.cpu().numpy()
+        if beyond.any():
+            problems.append(
+                f"the test estimate {values[beyond].max():.3g} nats exceeds ln(number of re-paired test pairs) = "
+                f"{ceiling:.3g}{self._members(beyond)}: the critic separates the joint from the re-paired test "
+                "pairs, and from this many samples no estimate above that can be trusted (the true MI may be "
+                "lower or higher); use more test pairs (test_fraction, n_shuffles) or report it as 'at least "
+                "about' that value"
             )
         if self._any_infonce:
             cap = math.log(self._block)
