@@ -6,7 +6,7 @@ jumps so that the true MI climbs a staircase (2, 4, 6, 8, 10 nats by default):
 :math:`b^2` pairs of the batch with a critic, and takes one Adam step on each member's bound; the bound's
 value on that batch is its estimate. All (bound, seed) members train as one ensemble.
 
-Bounds (:mod:`minelib.bounds`): ``"mine"`` (DV with the moving-average gradient), ``"dv"`` (DV, biased
+Bounds (``minelib.bounds``): ``"mine"`` (DV with the moving-average gradient), ``"dv"`` (DV, biased
 gradient), ``"nwj"``, ``"infonce"``, ``"js"``, ``"smile"`` (with ``tau``).
 
 References

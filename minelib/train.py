@@ -34,7 +34,7 @@ class TrainConfig:
 
     ``steps``: Adam steps; ``lr``: learning rate; ``eval_every``: validation period (used only with an
     ``evaluate`` function); ``checkpoint``: ``"best"`` (each member's parameters at its best validation
-    value) or ``"last"``; ``fused``: passed to :class:`torch.optim.Adam`; ``progress``/``desc``: a tqdm bar.
+    value) or ``"last"``; ``fused``: passed to ``torch.optim.Adam``; ``progress``/``desc``: a tqdm bar.
     """
 
     steps: int
