@@ -3,10 +3,12 @@
  * The same algorithm as minelib.MINE, at toy size: pairs (x, z) of correlated Gaussians (d = 1 or 2 per
  * variable), a statistics network T(x, z) (an MLP on [x, z], 32-32 ELU units), minibatches of the training
  * split with marginal pairs from re-pairing z within the batch so that no pair stays in place (a
- * derangement), Adam, and the DV bound with either the plain minibatch gradient ("biased") or the
- * moving-average gradient of the paper's section 3.2 ("ema", the average including the current batch with
- * weight alpha, kept in log space, exactly as minelib.ema), or the f-bound (MINE-f). The estimate is the
- * bound of the current network on held-out pairs (10 re-pairings of z), as minelib reports it.
+ * derangement), Adam, and either the DV bound (with the plain minibatch gradient, "biased", or the
+ * moving-average gradient of the paper's section 3.2, "ema": the average includes the current batch with
+ * weight alpha and is kept in log space, exactly as minelib.ema) or the f-bound (MINE-f, whose minibatch
+ * gradient is unbiased, so the gradient rule does not apply to it). The estimate is the bound of the
+ * *current* network on held-out pairs (10 re-pairings of z), every 50 steps; minelib.MINE reports instead
+ * the checkpoint that did best on a separate validation split. No preprocessing (the data are standard).
  *
  * State for tests and readers: the root element #mine-playground carries data-step, data-estimate,
  * data-truth and data-steps-per-second; window.minePlayground exposes reset(), run(steps) and state.
@@ -94,10 +96,12 @@
 
     reset() {
       this.running = false;
+      this.runId = (this.runId || 0) + 1; // a loop still waiting for its next chunk stops
       if (this.params) this.params.forEach((p) => p.dispose());
       if (this.data) Object.values(this.data).forEach((t) => t.dispose());
       const s = (this.cfg = this.settings());
       const rand = (this.rand = mulberry32(s.seed));
+      this.evalRand = mulberry32(s.seed + 7919); // evaluation's own stream: pausing does not change training
       const draw = (n) => {
         const x = new Float32Array(n * s.dim);
         const z = new Float32Array(n * s.dim);
@@ -121,7 +125,12 @@
       this.params = [];
       for (let l = 0; l < 3; l++) {
         const bound = 1 / Math.sqrt(sizes[l]);
-        const init = (shape) => tf.variable(tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => (2 * rand() - 1) * bound), shape));
+        const init = (shape) => {
+          const values = tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => (2 * rand() - 1) * bound), shape);
+          const variable = tf.variable(values);
+          values.dispose();
+          return variable;
+        };
         this.params.push(init([sizes[l], sizes[l + 1]]), init([sizes[l + 1]]));
       }
       if (this.optimizer) this.optimizer.dispose();
@@ -184,7 +193,7 @@
 
     evaluate() {
       // the bound of the current network on the held-out pairs, z re-paired 10 times (minelib's estimate)
-      const perms = Array.from({ length: N_SHUFFLES }, () => derangement(N_TEST, this.rand));
+      const perms = Array.from({ length: N_SHUFFLES }, () => derangement(N_TEST, this.evalRand));
       this.estimate = tf.tidy(() => {
         const joint = tf.mean(this.critic(this.data.xTest, this.data.zTest));
         const marginal = tf.concat(perms.map((p) => this.critic(this.data.xTest, tf.gather(this.data.zTest, tf.tensor1d(p, "int32")))));
@@ -206,10 +215,11 @@
 
     async run(steps) {
       // train `steps` steps (Infinity: until paused), yielding to the page every few steps
+      const id = (this.runId = (this.runId || 0) + 1); // at most one training loop at a time
       this.running = true;
       const start = performance.now();
       const first = this.step;
-      while (this.running && this.step - first < steps) {
+      while (this.running && id === this.runId && this.step - first < steps) {
         const chunk = Math.min(25, steps - (this.step - first));
         for (let i = 0; i < chunk; i++) this.trainStep();
         this.stepsPerSecond = (1000 * (this.step - first)) / (performance.now() - start);
@@ -217,6 +227,7 @@
         this.draw();
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
+      if (id !== this.runId) return this.estimate; // superseded by a reset or a newer run
       this.running = false;
       if (this.step % EVAL_EVERY !== 0) this.evaluate();
       this.publish();

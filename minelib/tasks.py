@@ -49,8 +49,8 @@ def half_cube(a: np.ndarray) -> np.ndarray:
 def additive_uniform_mi(eps: float) -> float:
     r"""MI of :math:`X \sim U(0,1)` and :math:`Z = X + N`, :math:`N \sim U(-\varepsilon, \varepsilon)`,
     for :math:`\varepsilon \le 1/2`: :math:`h(Z\mid X) = \ln 2\varepsilon` and the trapezoid density of
-    :math:`Z` has :math:`h(Z) = \varepsilon` (each ramp contributes :math:`-\varepsilon/2` and the plateau,
-    at density 1, nothing), so :math:`I = \varepsilon - \ln 2\varepsilon`."""
+    :math:`Z` has :math:`h(Z) = \varepsilon` (each ramp contributes :math:`+\varepsilon/2` to
+    :math:`-\int p\ln p`, the plateau at density 1 nothing), so :math:`I = \varepsilon - \ln 2\varepsilon`."""
     in_open_interval("eps", eps, 0.0, 0.5 + 1e-12)
     return eps - math.log(2 * eps)
 

@@ -197,20 +197,20 @@ def test_playground_finds_nothing_under_independence(built_book, browser):
 
 
 def test_playground_biased_gradient_at_batch_8(built_book, browser):
-    """At batch 8 (lr 3e-3, 1,000 steps, rho = 0.9, seeds 0-2) the page's biased-gradient runs end far lower than
-    its moving-average runs, as minelib's do at the same settings (checkpoint="last": 0.21, -0.11, 0.33 against
-    0.74, 0.82, 0.77). The page is deterministic given its seed, so this is a fixed measurement."""
+    """At batch 8 (lr 3e-3, 1,000 steps, rho = 0.9, seeds 0-5) the page's biased-gradient runs end far lower, and
+    scatter far more, than its moving-average runs, as minelib's do at the same settings (checkpoint="last",
+    seeds 0-2: 0.21, -0.11, 0.33 against 0.74, 0.82, 0.77). The page is deterministic given its seed."""
     page, _, _ = open_playground(browser)
     found = {}
     for gradient in ("biased", "ema"):
         found[gradient] = [
-            train_in_page(page, 1000, rho=0.9, batch_size=8, gradient=gradient, seed=s)["estimate"] for s in range(3)
+            train_in_page(page, 1000, rho=0.9, batch_size=8, gradient=gradient, seed=s)["estimate"] for s in range(6)
         ]
-    print(f"playground, batch 8, rho = 0.9, 1,000 steps, seeds 0-2: {found}")
+    print(f"playground, batch 8, rho = 0.9, 1,000 steps, seeds 0-5: {found}")
     biased, ema = (np.array(found[g]) for g in ("biased", "ema"))
     assert np.all(np.abs(ema - 0.8303656) < 0.15), found  # the moving average trains at batch 8
-    gap_se = np.sqrt(biased.var(ddof=1) / 3 + ema.var(ddof=1) / 3)
-    assert ema.mean() - biased.mean() > 3 * gap_se, found  # measurably lower, by three standard errors
+    gap_se = np.sqrt(biased.var(ddof=1) / 6 + ema.var(ddof=1) / 6)
+    assert ema.mean() - biased.mean() > 2 * gap_se, found  # lower by a one-sided two-standard-error margin
 
 
 def test_playground_agrees_with_minelib(built_book, browser):
