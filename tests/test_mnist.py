@@ -73,3 +73,24 @@ def test_an_unreachable_mirror_says_what_to_do(monkeypatch, tmp_path):
 def test_data_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("MINELIB_DATA", str(tmp_path))
     assert mn.data_dir() == tmp_path
+
+
+def test_the_shared_classifier_reaches_97_percent_on_the_subset(monkeypatch, tmp_path):
+    """The design's bar for counting Stacked MNIST modes and scoring reconstructions; trained once (about 20 s on
+    one CPU thread), then loaded from the data folder with identical weights."""
+    import shutil
+
+    import torch
+
+    from minelib.applications.classifier import accuracy, classifier, predict
+
+    shutil.copy(mn.fetch_subset(), tmp_path / "mnist-subset.npz")
+    monkeypatch.setenv("MINELIB_DATA", str(tmp_path))
+    model = classifier("subset")
+    test = mn.load_mnist("subset", "test")
+    assert accuracy(model, test) >= 0.97
+    again = classifier("subset")  # from the cache
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    assert predict(model, test.images[:5]).shape == (5,)
+    with pytest.raises(ValueError, match="images"):
+        predict(model, np.zeros((3, 28)))
