@@ -94,3 +94,22 @@ def test_the_shared_classifier_reaches_97_percent_on_the_subset(monkeypatch, tmp
     assert predict(model, test.images[:5]).shape == (5,)
     with pytest.raises(ValueError, match="images"):
         predict(model, np.zeros((3, 28)))
+
+
+def test_stacked_mnist_counter_on_real_stacks_and_on_a_collapsed_generator():
+    """Real stacks of the subset's test split: 26,000 draws over 1,000 near-uniform triples leave no mode empty
+    (expected empty cells ~ 1000 e^-26) and KL ~ (K - 1) / 2N + the classes' imbalance ~ 0.03; the design's bar is
+    KL <= 0.05. A generator that always emits the same stack covers one mode, KL = ln 1000."""
+    from minelib.applications.classifier import classifier
+    from minelib.applications.stacked import count_modes, stacked_mnist
+
+    model = classifier("subset")
+    test = mn.load_mnist("subset", "test")
+    images, classes = stacked_mnist(test, 26_000, seed=0)
+    assert images.shape == (26_000, 3, 28, 28) and classes.shape == (26_000, 3)
+    real = count_modes(images, model)
+    assert real["modes"] >= 990 and real["kl"] <= 0.05, (real["modes"], real["kl"])
+    collapsed = count_modes(np.repeat(images[:1], 500, axis=0), model)
+    assert collapsed["modes"] == 1 and collapsed["kl"] == pytest.approx(np.log(1000))
+    with pytest.raises(ValueError, match="stacks"):
+        count_modes(images[:, 0], model)
