@@ -55,18 +55,24 @@ def _assert_same(a, b):
     assert all(torch.equal(u, v) for u, v in zip(a, b))
 
 
+def _run_scripted(table, checkpoint):
+    """10 steps, eval_every 3 (evaluations after steps 3, 6, 9, 10), validation values read from ``table``."""
+    params, snapshots = _params(), {}
+    log = train_critic(
+        params,
+        _linear_step(params),
+        TrainConfig(steps=10, lr=0.1, eval_every=3, checkpoint=checkpoint),
+        _scripted_evaluate(params, table, snapshots),
+    )
+    return params, snapshots, log
+
+
 def test_best_checkpoint_restores_each_members_own_best_step():
     # 10 steps, eval_every 3: evaluations after steps 3, 6, 9 and the last step 10.
     # Member 0: best finite value 5 at the 2nd evaluation (step 6); the later NaN and +inf are skipped.
     # Member 1: +inf (not finite) is skipped, 4 first reached at step 9, the tie at step 10 is not "better".
     table = [[1.0, 0.0], [5.0, INF], [NAN, 4.0], [INF, 4.0]]
-    params, snapshots = _params(), {}
-    log = train_critic(
-        params,
-        _linear_step(params),
-        TrainConfig(steps=10, lr=0.1, eval_every=3, checkpoint="best"),
-        _scripted_evaluate(params, table, snapshots),
-    )
+    params, snapshots, log = _run_scripted(table, "best")
     np.testing.assert_array_equal(log.eval_step, [3, 6, 9, 10])
     np.testing.assert_array_equal(log.val, np.array(table))
     np.testing.assert_array_equal(log.best_step, [6, 9])
@@ -82,13 +88,7 @@ def test_best_step_of_a_member_without_any_finite_validation_value():
     # Member 1 is never finite while member 0 is, so training runs to the end and member 1 keeps its final
     # parameters. TrainLog documents best_step as "the step whose parameters each member kept": 10 here.
     table = [[1.0, NAN], [2.0, NAN], [0.0, INF], [0.5, NAN]]
-    params, snapshots = _params(), {}
-    log = train_critic(
-        params,
-        _linear_step(params),
-        TrainConfig(steps=10, lr=0.1, eval_every=3, checkpoint="best"),
-        _scripted_evaluate(params, table, snapshots),
-    )
+    params, snapshots, log = _run_scripted(table, "best")
     _assert_same(_member(params, 0), [p[0] for p in snapshots[6]])
     _assert_same(_member(params, 1), [p[1] for p in snapshots[10]])  # the final parameters are kept...
     np.testing.assert_array_equal(log.best_step, [6, 10])  # ...and the log must say so
@@ -96,13 +96,7 @@ def test_best_step_of_a_member_without_any_finite_validation_value():
 
 def test_last_checkpoint_keeps_the_final_parameters():
     table = [[1.0, 0.0], [5.0, 3.0], [NAN, 4.0], [INF, 4.0]]
-    params, snapshots = _params(), {}
-    log = train_critic(
-        params,
-        _linear_step(params),
-        TrainConfig(steps=10, lr=0.1, eval_every=3, checkpoint="last"),
-        _scripted_evaluate(params, table, snapshots),
-    )
+    params, snapshots, log = _run_scripted(table, "last")
     np.testing.assert_array_equal(log.best_step, [10, 10])
     np.testing.assert_array_equal(log.val, np.array(table))
     _assert_same([p.detach() for p in params], snapshots[10])
