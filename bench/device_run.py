@@ -19,6 +19,12 @@ Sections:
   (carry them as wheels); without them every chapter is recorded as skipped.
 
 * ``staircase``: the MINE family's staircase (chapter "The MINE family") with a concatenated critic.
+* ``stacked_mnist``: DCGAN against DCGAN + MINE on Stacked MNIST (chapter "GAN + MINE"), two seeds each,
+  about four minutes. It needs the offline MNIST subset: carry the data folder (``$MINELIB_DATA``, e.g.
+  ``MINELIB_DATA=.data``) with ``mnist-subset.npz`` and the cached classifier in it.
+* ``bottleneck``: baseline, deep VIB and MINE-IB at the paper's sizes (chapter "The information bottleneck").
+* ``ali_mnist``: ALI against ALI + MINE on MNIST (chapter "Reconstruction with ALI + MINE"); needs
+  ``torchmetrics`` (carry its wheel). The three application sections need the offline MNIST subset.
 * ``throughput``, ``ensemble``, ``ksg``, ``accuracy``: the timing comparisons of
   :mod:`minelib.book.benchmarks` (training throughput against the batch size; an ensemble of N networks
   against N one-at-a-time runs; KSG against N and the dimension, on a GPU the exhaustive torch search;
@@ -368,6 +374,146 @@ def staircase_section(ctx: Context) -> dict:
         "seconds": time.perf_counter() - start,
         "seconds_per_step": per_step,
         "settings": {k: result[k] for k in ("batch_size", "dim", "critic", "hidden", "lr", "tau", "ema_rate")},
+        "device_record": _timing_record(),
+    }
+
+
+APPLICATION_SECONDS = 240.0  # each application section's share of the budget: about four minutes on an H200
+
+
+def _fitting(ctx: Context, per_unit_s: float, runs: int, wanted: int, spent_s: float, overhead_s: float = 0.0) -> int:
+    """Steps (or epochs) per run that fit 85% of the section's share of the budget, at most ``wanted``: ``runs``
+    runs of ``per_unit_s`` seconds a unit plus ``overhead_s`` each, after ``spent_s`` already spent."""
+    budget = min(ctx.remaining() + spent_s, ctx.size(APPLICATION_SECONDS, 60.0))
+    return min(wanted, int((0.85 * budget - spent_s - runs * overhead_s) / (runs * per_unit_s)))
+
+
+def _probe(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+@section("stacked_mnist")
+def stacked_mnist_section(ctx: Context) -> dict:
+    """DCGAN against DCGAN + MINE on Stacked MNIST
+
+    Two seeds of each on the offline MNIST subset (``$MINELIB_DATA``: carry ``mnist-subset.npz`` and the cached
+    classifier), the counter checked on 26,000 real stacks first, then modes and KL of 26,000 generated stacks
+    per run. Steps shrink to fit about four minutes (measured on 20 steps first); the record says so.
+    """
+    import dataclasses
+
+    from minelib.applications.dcgan import dcgan_networks
+    from minelib.applications.gan import train_gan
+    from minelib.applications.stacked import stacked_sampler
+    from minelib.book.stacked_gan import BASE, VARIANTS, real_stack_modes, stacked_experiment
+    from minelib.mnist import load_mnist
+
+    device, seeds, n_eval = _device(), ctx.size(2, 1), ctx.size(26_000, 300)
+    base = dataclasses.replace(BASE, hidden=(ctx.size(64, 8),))
+    start = time.perf_counter()
+    real = real_stack_modes("subset", n_eval, device=device)  # also trains (or loads) the shared classifier
+    count_s = time.perf_counter() - start
+    sampler = stacked_sampler(load_mnist("subset", "train"))
+    per_step = (
+        _probe(lambda: train_gan(sampler, dataclasses.replace(base, steps=20), device=device, networks=dcgan_networks))
+        / 20
+    )
+    wanted = ctx.size(10_000, 5)
+    steps = _fitting(ctx, per_step, len(VARIANTS) * seeds, wanted, time.perf_counter() - start, count_s)
+    if steps < min(200, wanted):
+        return {"rows": [{"name": "stacked_mnist", "status": NOT_RUN, "seconds_per_step": per_step}], "real": real}
+    out = stacked_experiment(seeds=seeds, steps=steps, base=base, n_eval=n_eval, device=device, progress=False)
+    return {
+        "rows": [{**row, "name": row["variant"], "status": "ok"} for row in out["rows"]],
+        "real": real,
+        "steps": steps,
+        "steps_wanted": wanted,
+        "seconds_per_step": per_step,
+        "settings": {
+            k: getattr(base, k)
+            for k in ("batch_size", "lr", "critic_lr", "code_dim", "code_groups", "noise_dim", "hidden", "beta", "clip")
+        },
+        "device_record": _timing_record(),
+    }
+
+
+@section("bottleneck")
+def bottleneck_section(ctx: Context) -> dict:
+    """The information bottleneck at the paper's sizes
+
+    Baseline, deep VIB and MINE-IB with deep VIB's protocol (encoder 784-1024-1024-2x256, Adam 1e-4, beta 1e-3,
+    up to 200 epochs) on the offline MNIST subset, two seeds each; epochs shrink to fit about four minutes
+    (measured on one epoch of the slowest method first).
+    """
+    import dataclasses
+
+    from minelib.applications.bottleneck import IBConfig, train_ib
+    from minelib.book.ib import VARIANTS, ib_experiment
+    from minelib.mnist import load_mnist
+
+    device, seeds = _device(), ctx.size(2, 1)
+    base = IBConfig() if not ctx.smoke else IBConfig(hidden=(16,), z_dim=4, batch_size=500)
+    start = time.perf_counter()
+    train = load_mnist("subset", "train")
+    per_epoch = _probe(lambda: train_ib(train, dataclasses.replace(base, epochs=1, method="mine"), device=device))
+    wanted = ctx.size(200, 1)
+    epochs = _fitting(ctx, per_epoch, len(VARIANTS) * seeds, wanted, time.perf_counter() - start)
+    if epochs < min(5, wanted):
+        return {"rows": [{"name": "bottleneck", "status": NOT_RUN, "seconds_per_epoch": per_epoch}]}
+    out = ib_experiment(VARIANTS, seeds=seeds, epochs=epochs, base=base, device=device, progress=False)
+    return {
+        "rows": [{**row, "name": row["variant"], "status": "ok"} for row in out["rows"]],
+        "epochs": epochs,
+        "epochs_wanted": wanted,
+        "seconds_per_epoch": per_epoch,
+        "settings": {k: getattr(base, k) for k in ("hidden", "z_dim", "lr", "beta", "batch_size", "polyak")},
+        "device_record": _timing_record(),
+    }
+
+
+@section("ali_mnist")
+def ali_mnist_section(ctx: Context) -> dict:
+    """ALI against ALI + MINE on MNIST
+
+    Two seeds of each on the offline MNIST subset with the chapter's networks, reconstructions of 2,000 test
+    digits scored (error, accuracy by the shared classifier, MS-SSIM); steps shrink to fit about four minutes
+    (measured on 20 steps first). Needs ``torchmetrics`` for MS-SSIM (carry its wheel).
+    """
+    import dataclasses
+
+    from minelib.applications.ali import mnist_sampler, train_ali
+    from minelib.book.ali_runs import MNIST_BASE as base
+    from minelib.book.ali_runs import VARIANTS, ali_experiment
+    from minelib.mnist import load_mnist
+
+    device, seeds = _device(), ctx.size(2, 1)
+    if ctx.smoke:
+        base = dataclasses.replace(base, hidden=(16,), critic_hidden=(16,), z_dim=4)
+    start = time.perf_counter()
+    sampler = mnist_sampler(load_mnist("subset", "train"))
+    per_step = _probe(lambda: train_ali(sampler, dataclasses.replace(base, steps=20), device=device)) / 20
+    wanted = ctx.size(30_000, 5)
+    steps = _fitting(ctx, per_step, len(VARIANTS) * seeds, wanted, time.perf_counter() - start)
+    if steps < min(500, wanted):
+        return {"rows": [{"name": "ali_mnist", "status": NOT_RUN, "seconds_per_step": per_step}]}
+    out = ali_experiment(
+        "MNIST",
+        VARIANTS,
+        seeds=seeds,
+        steps=steps,
+        base=base,
+        n_eval=ctx.size(2000, 200),
+        device=device,
+        progress=False,
+    )
+    return {
+        "rows": [{**row, "name": row["variant"], "status": "ok"} for row in out["rows"]],
+        "steps": steps,
+        "steps_wanted": wanted,
+        "seconds_per_step": per_step,
+        "settings": {k: getattr(base, k) for k in ("hidden", "z_dim", "lr", "beta", "batch_size", "clip")},
         "device_record": _timing_record(),
     }
 

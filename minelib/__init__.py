@@ -9,8 +9,9 @@ Layers, each importing only from those above it in this list:
 2. networks, the training loop, estimators and the MI term: ``minelib.nets``, ``minelib.train`` (one loop for
    every critic), ``minelib.mine``, ``minelib.staircase``, ``minelib.estimate``, ``minelib.mi_term`` (MINE as a
    differentiable loss term for other models), ``minelib.diagnostics``;
-3. the paper's applications: ``minelib.applications`` (toy data and mode metrics, GAN + MINE); not imported
-   by ``import minelib``;
+3. the paper's applications: ``minelib.applications`` (toy data and mode metrics, GAN + MINE and its DCGAN
+   for Stacked MNIST, the MNIST classifier, ALI + MINE, the information bottleneck); not imported by
+   ``import minelib``;
 4. notebook helpers: ``minelib.book`` (size profile, set-up, results I/O, timing and the timing
    comparisons, plots, sliders); not imported by ``import minelib``.
 """

@@ -130,6 +130,17 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def torch_generator(seed: int | None, device: str | torch.device = "cpu") -> torch.Generator:
+    """A ``torch.Generator`` on ``device`` seeded with ``seed`` (checked by :func:`seed_value`), or from fresh
+    entropy when ``seed`` is None: the one way every module makes its own random stream."""
+    gen = torch.Generator(device)
+    if seed_value("seed", seed) is None:
+        gen.seed()
+    else:
+        gen.manual_seed(seed)
+    return gen
+
+
 def device_value(name: str, device: str | torch.device | None) -> torch.device:
     """A torch device that holds values and exists here (``None``: :func:`default_device`)."""
     if device is None:

@@ -40,6 +40,7 @@ from minelib._checks import (
     positive_int,
     same_rows,
     seed_value,
+    torch_generator,
     widths,
 )
 from minelib.bounds import derangement, infonce, log_mean_exp
@@ -53,15 +54,6 @@ JS_TRAINED = ("js", "smile")  # trained on the Jensen-Shannon signal, reported a
 GRADIENTS = ("biased", "ema")
 MARGINALS = ("shuffle", "independent")
 CRITICS = ("concat", "separable")
-
-
-def _generator(device: torch.device, seed: int | None) -> torch.Generator:
-    gen = torch.Generator(device)
-    if seed is None:
-        gen.seed()
-    else:
-        gen.manual_seed(seed)
-    return gen
 
 
 class MINE(nn.Module):
@@ -292,7 +284,7 @@ class MINE(nn.Module):
     def _estimate(
         self, x: torch.Tensor, z: torch.Tensor, n_shuffles: int, seed: int | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        gen = _generator(self.device, seed)
+        gen = torch_generator(seed, self.device)
         members = torch.arange(self.n_models, device=self.device).unsqueeze(-1)
         shuffled = [self._critic(x, z[members, derangement(z.shape[:2], gen, self.device)]) for _ in range(n_shuffles)]
         t_joint, t_marginal = self._critic(x, z), torch.cat(shuffled, 1)
@@ -389,7 +381,7 @@ class MINE(nn.Module):
             for split, rows in splits.items()
         }
         self._checkpoint, self._block, self.log_ma = checkpoint, batch_size, None
-        gen = _generator(self.device, split_seed)
+        gen = torch_generator(split_seed, self.device)
         step_value = self._step_value(*data["train"], batch_size, marginal, gen)
         x_val, z_val = data["val"]
         log = train_critic(

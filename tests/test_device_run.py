@@ -25,7 +25,7 @@ device_run = _load_device_run()
 def test_one_chapter_end_to_end_on_cpu(tmp_path):
     env = {**os.environ, "PYTHONPATH": ".", "OMP_NUM_THREADS": "1"}  # relative, as on the device machine
     env.pop("MINE_BUDGET", None)  # the script sets the smoke budget itself
-    sections = "rehearsal,throughput,ensemble,ksg,accuracy,staircase"
+    sections = "rehearsal,throughput,ensemble,ksg,accuracy,staircase,stacked_mnist,bottleneck,ali_mnist"
     command = [sys.executable, SCRIPT, "--smoke", "--sections", sections, "--chapters", FAST, "--threads", "1"]
     run = subprocess.run(
         [*command, "--budget-s", "300", "--out", tmp_path], cwd=ROOT, env=env, capture_output=True, text=True
@@ -56,6 +56,17 @@ def test_one_chapter_end_to_end_on_cpu(tmp_path):
     staircase = json.loads((folder / "staircase.json").read_text())
     assert staircase["status"] == "done" and staircase["settings"]["critic"] == "concat"
     assert {r["bound"] for r in staircase["rows"]} == {"mine", "dv", "nwj", "infonce", "js", "smile"}
+    stacked = json.loads((folder / "stacked_mnist.json").read_text())
+    assert stacked["status"] == "done" and stacked["real"]["source"] == "subset", stacked
+    assert [r["variant"] for r in stacked["rows"]] == ["DCGAN", "DCGAN + MINE"]
+    assert all(0 <= r["modes"] <= 1000 and r["steps"] == 5 for r in stacked["rows"]), stacked["rows"]
+    bottleneck = json.loads((folder / "bottleneck.json").read_text())
+    assert bottleneck["status"] == "done" and bottleneck["epochs"] == 1, bottleneck
+    assert [r["variant"] for r in bottleneck["rows"]] == ["baseline", "deep VIB", "MINE"]
+    assert all(0 <= r["test_error"] <= 1 for r in bottleneck["rows"])
+    ali = json.loads((folder / "ali_mnist.json").read_text())
+    assert ali["status"] == "done" and [r["variant"] for r in ali["rows"]] == ["ALI", "ALI + MINE"], ali
+    assert all(r["steps"] == 5 and 0 <= r["accuracy"] <= 1 and 0 <= r["ms_ssim"] <= 1 for r in ali["rows"])
     from minelib.book.benchmarks import load_timings
 
     (found,) = load_timings(tmp_path).values()  # the timing chapter reads it back

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from minelib.applications.gan import Discriminator, GANConfig, Generator, train_gan
+from minelib.applications.dcgan import ImageCodeCritic, dcgan_networks
+from minelib.applications.gan import Discriminator, GANConfig, Generator, _noise_and_code, train_gan
+from minelib.applications.stacked import stacked_sampler
 from minelib.applications.toy import (
     GRID,
     grid_sampler,
@@ -17,6 +19,7 @@ from minelib.applications.toy import (
     spiral_modes,
     spiral_sampler,
 )
+from minelib.mnist import MNIST
 
 
 def test_grid_is_the_5x5_lattice():
@@ -110,3 +113,48 @@ def test_config_and_data_are_checked_before_work():
         train_gan(grid_sampler(0.1), {"steps": 3})
     with pytest.raises(ValueError, match="sample_data"):
         train_gan(lambda n, rng: np.zeros((n, 3)), GANConfig(steps=1, batch_size=8, hidden=(8,)))
+
+
+# ---------------------------------------------------------------------------------- Stacked MNIST's DCGAN
+
+
+def _fake_mnist(n: int = 40) -> MNIST:
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), rng.integers(0, 10, n).astype(np.uint8)
+    return MNIST(images, labels, "subset", "train", "test-only")
+
+
+@pytest.mark.parametrize("mi", [False, True])
+def test_one_smoke_training_run_of_the_dcgan(mi):
+    config = GANConfig(steps=2, batch_size=8, hidden=(4,), code_dim=10, code_groups=3, noise_dim=8, mi=mi, seed=0)
+    run = train_gan(stacked_sampler(_fake_mnist()), config, networks=dcgan_networks)
+    assert all(np.all(np.isfinite(run.history[k])) for k in ("d_loss", "g_loss"))
+    assert np.all(np.isfinite(run.history["mi"])) == mi
+    images = run.sample(5, seed=1)
+    assert images.shape == (5, 3, 28, 28) and np.all(np.abs(images) <= 1)  # tanh output
+    assert run.generator.training  # sampling (in eval mode, for batch normalisation) restored the mode
+
+
+def test_the_code_groups_are_independent_one_hot_vectors():
+    config = GANConfig(code_dim=10, code_groups=3)
+    _, c = _noise_and_code(500, config, torch.Generator().manual_seed(0), "cpu")
+    groups = c.reshape(500, 3, 10)
+    assert c.shape == (500, 30) and torch.all(groups.sum(2) == 1) and set(c.unique().tolist()) == {0.0, 1.0}
+    # independent groups: the three categories of a code are not tied (they differ in most codes)
+    assert (groups.argmax(2)[:, 0] != groups.argmax(2)[:, 1]).float().mean() > 0.8
+
+
+def test_the_image_critic_scores_flattened_pairs_and_the_dcgan_refuses_points():
+    critic = ImageCodeCritic(code_dim=30, width=4, hidden=8)
+    assert critic(torch.zeros(6, 3 * 28 * 28), torch.zeros(6, 30)).shape == (1, 6)
+    config = GANConfig(steps=1, batch_size=8, hidden=(4,), code_dim=10, code_groups=3)
+    with pytest.raises(ValueError, match=r"shape \(8, 3, 28, 28\)"):
+        train_gan(grid_sampler(0.1), config, networks=dcgan_networks)
+
+
+def test_stacked_sampler_draws_stacks_in_the_generators_range():
+    stacks = stacked_sampler(_fake_mnist())(16, np.random.default_rng(0))
+    assert stacks.shape == (16, 3, 28, 28) and stacks.dtype == np.float32
+    assert stacks.min() >= -1 and stacks.max() <= 1
+    with pytest.raises(TypeError, match="data"):
+        stacked_sampler(np.zeros((10, 28, 28)))

@@ -376,6 +376,122 @@ def check_gan_toy(text: str, nb) -> None:
                     agree(cell, r["reverse_kl"], f"{title}, {variant}, seed {r['seed']}: reverse KL")
 
 
+# --- stacked_mnist.json (book/gan.ipynb) --------------------------------------------------------------------
+
+
+def check_stacked_mnist(text: str, nb) -> None:
+    records = load_records(text, SCHEMAS["stacked_mnist.json"])
+    out = stdout_of(nb)
+    check_stamp(records, out)
+    head = find(
+        r"^Stacked MNIST on (\w+): 1 seed, (\d+) steps of 64 stacks per run, ([\d,]+) generated stacks counted "
+        r"\((\d+) rows written to (\S+)\)$",
+        out,
+        "the Stacked MNIST header",
+    )
+    assert int(head[4]) == len(records) and head[5] == "stacked_mnist.json", "rows written"
+    assert all(r["n_modes"] == 1000 and r["seed"] == 0 for r in records), "1,000 modes, seed 0"
+    real = [r for r in records if r["steps"] is None]
+    runs = [r for r in records if r["steps"] is not None]
+    assert len(real) == 1 and {r["variant"] for r in runs} == {"DCGAN", "DCGAN + MINE"}, "the real row and two runs"
+    assert all(r["steps"] == int(head[2]) and r["n_eval"] == int(head[3].replace(",", "")) for r in runs)
+    counter = find(
+        r"^counter on ([\d,]+) real stacks .*\): (\d+) modes, KL ([\d.]+), confident ([\d.]+);", out, "the counter"
+    )
+    assert int(counter[1].replace(",", "")) == real[0]["n_eval"] and int(counter[2]) == real[0]["modes"]
+    agree(counter[3], real[0]["kl"], "the counter's KL")
+    agree(counter[4], real[0]["confident"], "the counter's confident share")
+    table = re.findall(r"^  (.+?) +\| +(\d+) \| +([\d.]+) \| +([\d.]+) \| +(\S+) \| +(\S+)$", out, re.M)
+    table = [row for row in table if row[0] in {r["variant"] for r in records}]
+    assert len(table) == len(records), f"the table has {len(table)} rows, the file {len(records)}"
+    for (variant, modes, kl, confident, mi, _), r in zip(table, records, strict=True):
+        assert variant == r["variant"] and int(modes) == r["modes"], f"{variant}: modes"
+        agree(kl, r["kl"], f"{variant}: KL")
+        agree(confident, r["confident"], f"{variant}: confident share")
+        assert (mi == "-") == (r["mi_end"] is None), f"{variant}: MI estimate"
+        if mi != "-":
+            agree(mi, r["mi_end"], f"{variant}: MI estimate")
+
+
+# --- bottleneck.json (book/bottleneck.ipynb) ----------------------------------------------------------------
+
+
+def check_bottleneck(text: str, nb) -> None:
+    records = load_records(text, SCHEMAS["bottleneck.json"])
+    out = stdout_of(nb)
+    check_stamp(records, out)
+    written = find(
+        r"^(\d+) runs written to (\S+) \((\d+) seed\(s\) of each method, (\d+) epochs, encoder .*\)$", out, "the count"
+    )
+    assert int(written[1]) == len(records) and written[2] == "bottleneck.json", "runs written"
+    assert all(r["epochs"] == int(written[4]) for r in records), "epochs differ"
+    test = find(r"^MNIST (\w+): ([\d,]+) training digits .*, ([\d,]+) test digits", out, "the data")
+    assert all(r["n_test"] == int(test[3].replace(",", "")) and r["source"] == test[1] for r in records), "data"
+    main = [r for r in records if r["experiment"] == "main"]
+    seeds = int(written[3])
+    rows = re.findall(
+        r"^  (baseline|deep VIB|MINE) +\| ([\d. ]+?) +\| ([\d.]+) ± ([\d.]+) +\| \[([\d.]+), ([\d.]+)\] +\| +"
+        r"(-?[\d.]+) \| +(-?[\d.]+)$",
+        out,
+        re.M,
+    )
+    assert {row[0] for row in rows} == {"baseline", "deep VIB", "MINE"} == {r["variant"] for r in main}, "methods"
+    for variant, per_seed, mean_error, sd, low, high, i_xz, i_zy in rows:
+        runs = sorted((r for r in main if r["variant"] == variant), key=lambda r: r["seed"])
+        assert [r["seed"] for r in runs] == list(range(seeds)), f"{variant}: seeds"
+        for cell, r in zip(per_seed.split(), runs, strict=True):
+            agree(cell, 100 * r["test_error"], f"{variant}, seed {r['seed']}: test error")
+        errors = [100 * r["test_error"] for r in runs]
+        agree(mean_error, mean(errors), f"{variant}: mean error")
+        if seeds > 1:
+            agree(sd, math.sqrt(math.fsum((e - mean(errors)) ** 2 for e in errors) / (seeds - 1)), f"{variant}: s.d.")
+        assert float(low) <= float(mean_error) <= float(high), f"{variant}: the interval holds the mean"
+        agree(i_xz, mean([r["i_xz"] for r in runs]), f"{variant}: I(X;Z)")
+        agree(i_zy, mean([r["i_zy"] for r in runs]), f"{variant}: I(Z;Y)")
+    sweep = [r for r in records if r["experiment"] == "sweep"]
+    assert sweep and all(r["seed"] == 0 for r in sweep), "the beta sweep: one seed"
+    assert {(r["method"], r["beta"]) for r in sweep} == {(m, b) for m in ("vib", "mine") for b in (0.01, 0.1, 1.0)}
+
+
+# --- ali.json (book/ali.ipynb) ------------------------------------------------------------------------------
+
+
+def check_ali(text: str, nb) -> None:
+    records = load_records(text, SCHEMAS["ali.json"])
+    out = stdout_of(nb)
+    check_stamp(records, out)
+    written = find(r"^(\d+) runs written to (\S+)$", out, "the count")
+    assert int(written[1]) == len(records) and written[2] == "ali.json", "runs written"
+    blocks = re.findall(
+        r"^(25 Gaussians|MNIST) (?:\((\w+), (\d+) steps\))?: mean ± s\.d\. over seeds \(per seed\)\n"
+        r"  variant .*\n((?:  .+ \| .*\n?)+)",
+        out,
+        re.M,
+    )
+    assert {b[0] for b in blocks} == {r["data"] for r in records} == {"25 Gaussians", "MNIST"}, "a table per data set"
+    for data, source, steps, rows in blocks:
+        chosen = [r for r in records if r["data"] == data]
+        if data == "MNIST":
+            assert all(r["source"] == source and r["steps"] == int(steps) for r in chosen), "MNIST source or steps"
+        keys = ("error", "accuracy") if data == "25 Gaussians" else ("error", "accuracy", "ms_ssim")
+        printed = re.findall(r"^  (.+?) +((?:\| +[\d.]+ ± [\d.]+ \([\d. ]+\) *)+)$", rows, re.M)
+        assert {v for v, _ in printed} == {r["variant"] for r in chosen}, f"{data}: a row per variant"
+        for variant, cells in printed:
+            runs = sorted((r for r in chosen if r["variant"] == variant), key=lambda r: r["seed"])
+            assert [r["seed"] for r in runs] == list(range(len(runs))), f"{data}, {variant}: seeds"
+            found = re.findall(r"([\d.]+) ± ([\d.]+) \(([\d. ]+)\)", cells)
+            assert len(found) == len(keys), f"{data}, {variant}: columns"
+            for key, (m, sd, per_seed) in zip(keys, found):
+                values = [r[key] for r in runs]
+                agree(m, mean(values), f"{data}, {variant}: mean {key}")
+                if len(values) > 1:
+                    spread = math.sqrt(math.fsum((v - mean(values)) ** 2 for v in values) / (len(values) - 1))
+                    agree(sd, spread, f"{data}, {variant}: s.d. of {key}")
+                for cell, v in zip(per_seed.split(), values, strict=True):
+                    agree(cell, v, f"{data}, {variant}: {key}")
+    assert all((r["ms_ssim"] is None) == (r["data"] == "25 Gaussians") for r in records), "MS-SSIM on MNIST only"
+
+
 # --- the registry ---------------------------------------------------------------------------------------
 
 
@@ -388,6 +504,7 @@ class Schema:
     value: str = "estimate"  # the main number of a record (the corruption tests change it)
     complete_grid: bool = True  # the keys cover their full product (False: the checker checks completeness)
     truth: str = "truth"  # the ground-truth field (the corruption tests change it)
+    marker: str = ""  # text of the stored output that prints this file's table (a chapter may print several)
 
 
 SCHEMAS: dict[str, Schema] = {
@@ -489,6 +606,88 @@ SCHEMAS: dict[str, Schema] = {
         value="high_quality",
         complete_grid=False,  # the ablation runs other variants, on one data set
         truth="n_modes",
+    ),
+    "stacked_mnist.json": Schema(
+        chapter="gan",
+        fields=dict(
+            variant=str,
+            seed=int,
+            modes=int,
+            kl=NUMBER,
+            confident=NUMBER,
+            mi_end=(int, float, type(None)),
+            steps=OPTIONAL_INT,
+            n_eval=int,
+            seconds=(int, float, type(None)),
+            beta=(int, float, type(None)),
+            source=str,
+            checksum=str,
+            n_modes=int,
+            device=str,
+            budget=str,
+        ),
+        key=("seed", "variant"),
+        check=check_stacked_mnist,
+        value="kl",
+        truth="n_modes",
+        marker="Stacked MNIST on",
+    ),
+    "bottleneck.json": Schema(
+        chapter="bottleneck",
+        fields=dict(
+            experiment=str,
+            variant=str,
+            method=str,
+            beta=NUMBER,
+            seed=int,
+            test_error=NUMBER,
+            ci_low=NUMBER,
+            ci_high=NUMBER,
+            n_test=int,
+            i_xz=NUMBER,
+            i_zy=NUMBER,
+            penalty=NUMBER,
+            epochs=int,
+            hidden=list,
+            z_dim=int,
+            lr=NUMBER,
+            seconds=NUMBER,
+            source=str,
+            checksum=str,
+            device=str,
+            budget=str,
+        ),
+        key=("experiment", "variant", "seed"),
+        check=check_bottleneck,
+        value="test_error",
+        complete_grid=False,  # the beta sweep runs one seed
+        truth="n_test",
+    ),
+    "ali.json": Schema(
+        chapter="ali",
+        fields=dict(
+            data=str,
+            variant=str,
+            seed=int,
+            error=NUMBER,
+            accuracy=NUMBER,
+            ms_ssim=(int, float, type(None)),
+            mi_end=(int, float, type(None)),
+            steps=int,
+            beta=NUMBER,
+            clip=bool,
+            n_eval=int,
+            seconds=NUMBER,
+            source=(str, type(None)),
+            checksum=(str, type(None)),
+            device=str,
+            budget=str,
+        ),
+        key=("data", "variant", "seed"),
+        check=check_ali,
+        value="error",
+        complete_grid=False,  # the beta variants run one seed, on the grid only
+        truth="n_eval",
     ),
     "staircase.json": Schema(
         chapter="family",
@@ -601,7 +800,13 @@ def test_a_notebook_that_prints_other_numbers_fails_the_check(name):
     schema = SCHEMAS[name]
     nb = notebook(schema)
     pattern = re.compile(r"(?:\| +|grid: )(-?\d+\.(\d{2,3}))\b")  # a table cell, or the largest error
-    output = next(o for c in nb.cells if c.cell_type == "code" for o in c.outputs if pattern.search(o.get("text", "")))
+    output = next(
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if pattern.search(o.get("text", "")) and schema.marker in o.get("text", "")
+    )
     match = pattern.search(output.text)
     decimals = len(match[2])
     changed = f"{float(match[1]) + 2 * 10.0**-decimals:.{decimals}f}"  # two units of the last printed digit

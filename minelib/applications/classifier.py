@@ -8,6 +8,8 @@ keyed by the training split's checksum, so every chapter uses the same network.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 from torch import nn
@@ -80,11 +82,17 @@ def train_classifier(
 
 
 @torch.no_grad()
-def predict(model: DigitCNN, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """The predicted class of each image, ``(n,)`` integers; uint8 images in 0..255 or floats in [0, 1]."""
+def probabilities(model: DigitCNN, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """The classifier's class probabilities, ``(n, 10)``; uint8 images in 0..255 or floats in [0, 1]."""
     device = next(model.parameters()).device
     x = _as_input(images, device)
-    return torch.cat([model(x[i : i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)]).cpu().numpy()
+    logits = torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    return torch.softmax(logits.double(), 1).cpu().numpy()
+
+
+def predict(model: DigitCNN, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """The predicted class of each image, ``(n,)`` integers; uint8 images in 0..255 or floats in [0, 1]."""
+    return probabilities(model, images, batch_size).argmax(1)
 
 
 def accuracy(model: DigitCNN, data: MNIST) -> float:
@@ -103,5 +111,7 @@ def classifier(source: str = "subset", device: str | torch.device | None = None)
         return model.to(device).eval()
     model = train_classifier(train, device=device)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")  # written whole, then renamed: another process
+    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, partial)  # never reads a half-written file
+    os.replace(partial, path)
     return model

@@ -1,4 +1,4 @@
-r"""GAN + MINE against mode dropping (paper §5.1), for two-dimensional data.
+r"""GAN + MINE against mode dropping (paper §5.1): two-dimensional data, or images with ``networks=``.
 
 The generator takes noise :math:`\varepsilon` and a code :math:`c` and is trained on
 
@@ -12,8 +12,14 @@ bound of detached samples, the generator on the non-saturating GAN loss minus :m
 ``clip=True`` the generator's two gradients are combined by the paper's adaptive clipping
 (:func:`~minelib.adaptive_gradient_clip`): the MI gradient is never longer than the GAN gradient.
 
-The code :math:`c` is a one-hot vector of ``code_dim`` categories (``code="categorical"``) or a standard
-Gaussian vector (``code="gaussian"``).
+The code :math:`c` is a one-hot vector of ``code_dim`` categories (``code="categorical"``; with
+``code_groups`` > 1, that many independent one-hot vectors side by side) or a standard Gaussian vector
+(``code="gaussian"``, ``code_dim × code_groups`` coordinates).
+
+The networks are MLPs for two-dimensional data (:func:`mlp_networks`, the default) or any triple
+``(generator, discriminator, critic)`` built by a ``networks(config)`` function, e.g.
+:func:`minelib.applications.dcgan.dcgan_networks` for Stacked MNIST. A generator has an ``out_shape``;
+the data's batches must have that shape; the MI term sees the samples flattened.
 
 References
 ----------
@@ -31,20 +37,30 @@ import torch
 from torch import nn
 from tqdm.auto import trange
 
-from minelib._checks import choice, device_value, in_open_interval, positive_int, seed_value, widths
+from minelib._checks import (
+    choice,
+    device_value,
+    in_open_interval,
+    positive_int,
+    seed_value,
+    torch_generator,
+    widths,
+)
 from minelib.mi_term import MITerm, adaptive_gradient_clip
 from minelib.nets import StatisticsNetwork
 
 CODES = ("categorical", "gaussian")
 
 
-def mlp(sizes: Sequence[int]) -> nn.Sequential:
-    """Linear layers of the given sizes with ReLU between them (none after the last)."""
+def mlp(sizes: Sequence[int], leaky: bool = False, batch_norm: bool = False) -> nn.Sequential:
+    """Linear layers of the given sizes; between them (none after the last) batch normalisation if
+    ``batch_norm``, then ReLU, or LeakyReLU with slope 0.2 if ``leaky``."""
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(fan_in, fan_out))
         if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
+            layers.extend([nn.BatchNorm1d(fan_out)] if batch_norm else [])
+            layers.append(nn.LeakyReLU(0.2) if leaky else nn.ReLU())
     return nn.Sequential(*layers)
 
 
@@ -55,6 +71,7 @@ class Generator(nn.Module):
         super().__init__()
         self.noise_dim, self.code_dim = positive_int("noise_dim", noise_dim), positive_int("code_dim", code_dim)
         self.net = mlp([noise_dim + code_dim, *widths("hidden", hidden), positive_int("out_dim", out_dim)])
+        self.out_shape = (out_dim,)
 
     def forward(self, eps: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([eps, c], 1))
@@ -84,6 +101,7 @@ class GANConfig:
     clip: bool = True
     code: str = "categorical"
     code_dim: int = 25
+    code_groups: int = 1
     noise_dim: int = 2
     hidden: tuple[int, ...] = (128, 128)
     seed: int | None = 0
@@ -97,6 +115,7 @@ class GANConfig:
             raise ValueError(f"beta must be a finite number >= 0, got {self.beta!r}")
         choice("code", self.code, CODES)
         positive_int("code_dim", self.code_dim)
+        positive_int("code_groups", self.code_groups)
         positive_int("noise_dim", self.noise_dim)
         widths("hidden", self.hidden)
         seed_value("seed", self.seed)
@@ -106,45 +125,55 @@ class GANConfig:
 class GANRun:
     """A trained generator and what happened: per step the losses and the MI estimate (``history``)."""
 
-    generator: Generator
+    generator: nn.Module
     config: GANConfig
     history: dict[str, np.ndarray] = field(default_factory=dict)
 
     @torch.no_grad()
     def sample(self, n: int, seed: int | None = None) -> np.ndarray:
-        """``n`` generated points, ``(n, out_dim)``, with fresh noise and codes."""
-        gen = _torch_generator(seed)
+        """``n`` generated samples, ``(n, *generator.out_shape)``, with fresh noise and codes (in batches)."""
+        gen = torch_generator(seed)
         device = next(self.generator.parameters()).device
         eps, c = _noise_and_code(positive_int("n", n), self.config, gen, device)
-        return self.generator(eps, c).cpu().numpy().astype(np.float64)
-
-
-def _torch_generator(seed: int | None) -> torch.Generator:
-    gen = torch.Generator()
-    if seed is None:
-        gen.seed()
-    else:
-        gen.manual_seed(seed)
-    return gen
+        training = self.generator.training
+        self.generator.eval()  # batch normalisation (DCGAN) uses its running statistics
+        try:
+            out = [self.generator(eps[i : i + 4096], c[i : i + 4096]).cpu() for i in range(0, n, 4096)]
+        finally:
+            self.generator.train(training)
+        return torch.cat(out).numpy().astype(np.float64)
 
 
 def _noise_and_code(n: int, config: GANConfig, gen: torch.Generator, device) -> tuple[torch.Tensor, torch.Tensor]:
     eps = torch.randn(n, config.noise_dim, generator=gen)
+    k, groups = config.code_dim, config.code_groups
     if config.code == "categorical":
-        c = nn.functional.one_hot(torch.randint(config.code_dim, (n,), generator=gen), config.code_dim).float()
+        c = nn.functional.one_hot(torch.randint(k, (n, groups), generator=gen), k).float().reshape(n, groups * k)
     else:
-        c = torch.randn(n, config.code_dim, generator=gen)
+        c = torch.randn(n, groups * k, generator=gen)
     return eps.to(device), c.to(device)
+
+
+def mlp_networks(config: GANConfig) -> tuple[Generator, Discriminator, StatisticsNetwork]:
+    """MLP generator, discriminator and statistics network for two-dimensional data (widths ``config.hidden``)."""
+    code_dim = config.code_dim * config.code_groups
+    return (
+        Generator(config.noise_dim, code_dim, config.hidden),
+        Discriminator(2, config.hidden),
+        StatisticsNetwork(2, code_dim, config.hidden),
+    )
 
 
 def train_gan(
     sample_data: Callable[[int, np.random.Generator], np.ndarray],
     config: GANConfig = GANConfig(),
     *,
+    networks: Callable[[GANConfig], tuple[nn.Module, nn.Module, nn.Module]] = mlp_networks,
     device: str | torch.device | None = None,
     progress: bool = False,
 ) -> GANRun:
-    """Train a generator on ``sample_data(n, rng) -> (n, 2)`` real points, with or without the MI term.
+    """Train a generator on ``sample_data(n, rng) -> (n, *out_shape)`` real samples, with or without the MI
+    term; ``networks(config)`` builds the generator, discriminator and statistics network (MLPs for 2-D points).
 
     Each step: one discriminator step (binary cross-entropy on a real and a generated batch), one step of
     the MI term's critic on the detached generated batch and its codes, one generator step on the
@@ -159,25 +188,23 @@ def train_gan(
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         if config.seed is not None:
             torch.manual_seed(config.seed)
-        return _train(sample_data, config, device, progress)
+        G, D, critic = networks(config)
+        return _train(sample_data, config, G.to(device), D.to(device), critic, device, progress)
 
 
-def _train(sample_data, config: GANConfig, device: torch.device, progress: bool) -> GANRun:
+def _train(sample_data, config: GANConfig, G, D, critic, device: torch.device, progress: bool) -> GANRun:
     rng = np.random.default_rng(config.seed)
-    G = Generator(config.noise_dim, config.code_dim, config.hidden).to(device)
-    D = Discriminator(2, config.hidden).to(device)
     use_mi = config.mi and config.beta > 0
-    mi = MITerm(StatisticsNetwork(2, config.code_dim, config.hidden), lr=config.critic_lr) if use_mi else None
-    if mi is not None:
-        mi.to(device)
+    mi = MITerm(critic, lr=config.critic_lr).to(device) if use_mi else None
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=(0.5, 0.999))
-    gen = _torch_generator(None if config.seed is None else config.seed + 1)
+    gen = torch_generator(None if config.seed is None else config.seed + 1)
     bce = nn.functional.binary_cross_entropy_with_logits
     history = {k: np.full(config.steps, np.nan) for k in ("d_loss", "g_loss", "mi")}
     b = config.batch_size
     for step in trange(config.steps, disable=not progress, desc="GAN + MINE" if use_mi else "GAN", leave=False):
-        real = torch.as_tensor(_checked_batch(sample_data(b, rng), b), dtype=torch.float32, device=device)
+        real = torch.as_tensor(_checked_batch(sample_data(b, rng), (b, *G.out_shape)), dtype=torch.float32)
+        real = real.to(device)
         eps, c = _noise_and_code(b, config, gen, device)
         fake = G(eps, c)
         d_real, d_fake = D(real), D(fake.detach())
@@ -190,8 +217,8 @@ def _train(sample_data, config: GANConfig, device: torch.device, progress: bool)
         if mi is None:
             g_loss.backward()
         else:
-            history["mi"][step] = mi.update(fake.detach(), c)
-            mi_loss = -config.beta * mi(fake, c)
+            history["mi"][step] = mi.update(fake.detach().flatten(1), c)
+            mi_loss = -config.beta * mi(fake.flatten(1), c)
             if config.clip:
                 adaptive_gradient_clip(G.parameters(), g_loss, mi_loss)
             else:
@@ -201,8 +228,8 @@ def _train(sample_data, config: GANConfig, device: torch.device, progress: bool)
     return GANRun(G, config, history)
 
 
-def _checked_batch(batch, n: int) -> np.ndarray:
-    a = np.asarray(batch, dtype=np.float64)
-    if a.shape != (n, 2) or not np.all(np.isfinite(a)):
-        raise ValueError(f"sample_data(n, rng) must return {n} finite 2-D points, got shape {a.shape}")
+def _checked_batch(batch, shape: tuple[int, ...]) -> np.ndarray:
+    a = np.asarray(batch, dtype=np.float32)
+    if a.shape != shape or not np.all(np.isfinite(a)):
+        raise ValueError(f"sample_data(n, rng) must return a finite array of shape {shape}, got shape {a.shape}")
     return a
