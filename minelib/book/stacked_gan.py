@@ -27,7 +27,7 @@ from minelib.mnist import load_mnist
 
 # Our settings (the paper gives none for this experiment): a DCGAN of width 32, batch 64, Adam 2e-4 for the
 # generator, the discriminator and the statistics network, 64 noise dimensions and a code of three
-# independent 10-way one-hot vectors (I(G; c) <= ln 1000, one category per digit class and channel).
+# independent 10-way one-hot vectors (I(G; c) <= ln 1000: 1,000 code values, as many as modes).
 BASE = GANConfig(
     batch_size=64, lr=2e-4, critic_lr=2e-4, code_dim=10, code_groups=3, noise_dim=64, hidden=(32,), steps=1
 )
