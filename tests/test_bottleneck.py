@@ -45,7 +45,9 @@ def test_one_smoke_epoch_of_each_method(method, digits):
     proba = run.predict_proba(test.images[:7])
     assert proba.shape == (7, 10) and np.allclose(proba.sum(1), 1)
     assert np.all(run.history["i_zy"] <= math.log(10) + 1e-9)  # H(Y) - CE never exceeds H(Y) <= ln 10
-    assert np.all(run.history["penalty"] == 0) == (method == "baseline")
+    # the baseline has no penalty; VIB's KL is positive; MINE's estimate is clipped at zero (I(X;Z) >= 0)
+    assert np.all(run.history["penalty"] == 0) if method == "baseline" else np.all(run.history["penalty"] >= 0)
+    assert np.all(run.history["penalty"] > 0) or method != "vib"
     # neither critic is the classifier's: the encoder's optimiser cannot reach them
     model_params = {id(p) for p in run.model.parameters()}
     for term in (run.mi, run.monitor):

@@ -463,7 +463,7 @@ def check_ali(text: str, nb) -> None:
     written = find(r"^(\d+) runs written to (\S+)$", out, "the count")
     assert int(written[1]) == len(records) and written[2] == "ali.json", "runs written"
     blocks = re.findall(
-        r"^(25 Gaussians|MNIST) (?:\((\w+), (\d+) steps\))?: mean ± s\.d\. over seeds \(per seed\)\n"
+        r"^(25 Gaussians|MNIST)(?: \((\w+), (\d+) steps\))?: mean ± s\.d\. over seeds \(per seed\)\n"
         r"  variant .*\n((?:  .+ \| .*\n?)+)",
         out,
         re.M,
