@@ -394,6 +394,20 @@ def _probe(fn) -> float:
     return time.perf_counter() - start
 
 
+def _finished(rows: list[dict], unit: str, count: int, wanted: int, per_unit_s: float, base, fields, **extra) -> dict:
+    """The record of an application section that ran: its rows, ``count`` steps or epochs (``unit``) of the
+    ``wanted``, the measured seconds per unit, the settings ``fields`` of ``base``, and the device."""
+    return {
+        "rows": [{**row, "name": row["variant"], "status": "ok"} for row in rows],
+        unit: count,
+        f"{unit}_wanted": wanted,
+        f"seconds_per_{unit[:-1]}": per_unit_s,
+        "settings": {k: getattr(base, k) for k in fields},
+        **extra,
+        "device_record": _timing_record(),
+    }
+
+
 @section("stacked_mnist")
 def stacked_mnist_section(ctx: Context) -> dict:
     """DCGAN against DCGAN + MINE on Stacked MNIST
@@ -430,18 +444,8 @@ def stacked_mnist_section(ctx: Context) -> dict:
     if steps < min(200, wanted):
         return {"rows": [{"name": "stacked_mnist", "status": NOT_RUN, "seconds_per_step": per_step}], "real": real}
     out = stacked_experiment(seeds=seeds, steps=steps, base=base, n_eval=n_eval, device=device, progress=False)
-    return {
-        "rows": [{**row, "name": row["variant"], "status": "ok"} for row in out["rows"]],
-        "real": real,
-        "steps": steps,
-        "steps_wanted": wanted,
-        "seconds_per_step": per_step,
-        "settings": {
-            k: getattr(base, k)
-            for k in ("batch_size", "lr", "critic_lr", "code_dim", "code_groups", "noise_dim", "hidden", "beta", "clip")
-        },
-        "device_record": _timing_record(),
-    }
+    fields = ("batch_size", "lr", "critic_lr", "code_dim", "code_groups", "noise_dim", "hidden", "beta", "clip")
+    return _finished(out["rows"], "steps", steps, wanted, per_step, base, fields, real=real)
 
 
 @section("bottleneck")
@@ -468,14 +472,8 @@ def bottleneck_section(ctx: Context) -> dict:
     if epochs < min(5, wanted):
         return {"rows": [{"name": "bottleneck", "status": NOT_RUN, "seconds_per_epoch": per_epoch}]}
     out = ib_experiment(VARIANTS, seeds=seeds, epochs=epochs, base=base, device=device, progress=False)
-    return {
-        "rows": [{**row, "name": row["variant"], "status": "ok"} for row in out["rows"]],
-        "epochs": epochs,
-        "epochs_wanted": wanted,
-        "seconds_per_epoch": per_epoch,
-        "settings": {k: getattr(base, k) for k in ("hidden", "z_dim", "lr", "beta", "batch_size", "polyak")},
-        "device_record": _timing_record(),
-    }
+    fields = ("hidden", "z_dim", "lr", "beta", "batch_size", "polyak")
+    return _finished(out["rows"], "epochs", epochs, wanted, per_epoch, base, fields)
 
 
 @section("ali_mnist")
@@ -503,24 +501,10 @@ def ali_mnist_section(ctx: Context) -> dict:
     steps = _fitting(ctx, per_step, len(VARIANTS) * seeds, wanted, time.perf_counter() - start)
     if steps < min(500, wanted):
         return {"rows": [{"name": "ali_mnist", "status": NOT_RUN, "seconds_per_step": per_step}]}
-    out = ali_experiment(
-        "MNIST",
-        VARIANTS,
-        seeds=seeds,
-        steps=steps,
-        base=base,
-        n_eval=ctx.size(2000, 200),
-        device=device,
-        progress=False,
-    )
-    return {
-        "rows": [{**row, "name": row["variant"], "status": "ok"} for row in out["rows"]],
-        "steps": steps,
-        "steps_wanted": wanted,
-        "seconds_per_step": per_step,
-        "settings": {k: getattr(base, k) for k in ("hidden", "z_dim", "lr", "beta", "batch_size", "clip")},
-        "device_record": _timing_record(),
-    }
+    options = dict(seeds=seeds, steps=steps, base=base, n_eval=ctx.size(2000, 200), device=device, progress=False)
+    out = ali_experiment("MNIST", VARIANTS, **options)
+    fields = ("hidden", "z_dim", "lr", "beta", "batch_size", "clip")
+    return _finished(out["rows"], "steps", steps, wanted, per_step, base, fields)
 
 
 # --------------------------------------------------------------------------------------------- driver
