@@ -17,7 +17,7 @@ Three methods (``IBConfig.method``):
   descends :math:`\beta\hat I(X;Z)` with the critic held fixed. One shared optimiser would do the opposite:
   it would train the critic to *lower* its own bound and never penalise the encoder.
 
-Every epoch goes into the *information plane* (:attr:`IBRun.history`): a lower bound on :math:`I(X;Z)` from
+Every epoch goes into the *information plane* (``IBRun.history``): a lower bound on :math:`I(X;Z)` from
 a monitoring MINE critic (the same for all three methods, so they are comparable; it never touches the
 encoder's gradients) and the lower bound :math:`I(Z;Y) \ge H(Y) - \text{cross-entropy}`.
 

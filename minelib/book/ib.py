@@ -83,8 +83,9 @@ def ib_experiment(
 
 def summary(rows: list[dict], variant: str) -> dict:
     """Mean and standard deviation of ``variant``'s test error over its seeds, and the Wilson 95% interval of
-    an error rate equal to that mean measured on the ``n_test`` test digits: the uncertainty the finite test set
-    adds (every seed is scored on the *same* digits, so pooling the seeds would not narrow it)."""
+    an error rate equal to that mean (rounded to whole digits) measured on the ``n_test`` test digits: the
+    uncertainty the finite test set adds (every seed is scored on the *same* digits and errs on mostly the same
+    ones, so pooling the seeds would narrow it only a little)."""
     chosen = [r for r in rows if r["variant"] == variant]
     if not chosen:
         raise ValueError(f"no rows for variant {variant!r}")
