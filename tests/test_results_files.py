@@ -490,6 +490,14 @@ def check_ali(text: str, nb) -> None:
                 for cell, v in zip(per_seed.split(), values, strict=True):
                     agree(cell, v, f"{data}, {variant}: {key}")
     assert all((r["ms_ssim"] is None) == (r["data"] == "25 Gaussians") for r in records), "MS-SSIM on MNIST only"
+    printed_mi = dict(re.findall(r"^(25 Gaussians|MNIST): the MI term's estimate .*: ([\d. -]+)$", out, re.M))
+    assert set(printed_mi) == {"25 Gaussians", "MNIST"}, "the MI estimates of ALI + MINE"
+    for data, cells in printed_mi.items():
+        runs = sorted(
+            (r for r in records if (r["data"], r["variant"]) == (data, "ALI + MINE")), key=lambda r: r["seed"]
+        )
+        for cell, r in zip(cells.split(), runs, strict=True):
+            agree(cell, r["mi_end"], f"{data}: the MI estimate of seed {r['seed']}")
 
 
 # --- the registry ---------------------------------------------------------------------------------------
