@@ -215,3 +215,22 @@ def test_bad_arguments_are_named_before_any_work(digits):
         error_interval(0, 0)
     with pytest.raises(ValueError, match="level"):
         error_interval(1, 10, level=1.5)
+
+
+def test_mcnemar_counts_the_discordant_digits_and_tests_them():
+    """Only the digits one classifier gets wrong and the other right count: 10 against 0 gives the exact
+    two-sided binomial p = 2 * 0.5**10; equal counts give p = 1; identical classifiers have nothing to test."""
+    from minelib.applications.bottleneck import mcnemar
+
+    a = np.zeros(100, dtype=bool)
+    b = a.copy()
+    a[:10] = True  # a alone wrong on 10 digits
+    a[50:60] = b[50:60] = True  # both wrong on 10 more: they do not count
+    assert mcnemar(a, b) == (10, 0, pytest.approx(2 * 0.5**10))
+    b[20:30] = True  # b alone wrong on 10
+    assert mcnemar(a, b) == (10, 10, pytest.approx(1.0))
+    assert mcnemar(b, b) == (0, 0, 1.0)
+    with pytest.raises(ValueError, match="wrong_a and wrong_b"):
+        mcnemar(a.astype(int), b)
+    with pytest.raises(ValueError, match="wrong_a and wrong_b"):
+        mcnemar(a, b[:50])

@@ -228,6 +228,26 @@ def error_interval(errors: int, n: int, level: float = 0.95) -> tuple[float, flo
     return max(0.0, center - half), min(1.0, center + half)
 
 
+def mcnemar(wrong_a, wrong_b) -> tuple[int, int, float]:
+    r"""McNemar's exact test of two classifiers scored on the *same* test digits: ``wrong_a``, ``wrong_b`` are
+    boolean arrays (True where the classifier errs). Returns ``(b, c, p)``: ``b`` digits only ``a`` gets wrong,
+    ``c`` digits only ``b`` gets wrong, and the two-sided p-value of :math:`b` under
+    :math:`\mathrm{Binomial}(b + c, \tfrac12)` (no difference between the two). Digits both get right or both get
+    wrong say nothing about which is better, so the paired test is sharper than comparing two intervals.
+    """
+    from scipy.stats import binomtest
+
+    a, b_ = np.asarray(wrong_a), np.asarray(wrong_b)
+    if a.dtype != bool or b_.dtype != bool or a.shape != b_.shape or a.ndim != 1:
+        raise ValueError(
+            f"wrong_a and wrong_b must be boolean arrays of the same length, got {a.dtype} {a.shape} and "
+            f"{b_.dtype} {b_.shape}"
+        )
+    only_a, only_b = int(np.sum(a & ~b_)), int(np.sum(~a & b_))
+    p = 1.0 if only_a + only_b == 0 else float(binomtest(only_a, only_a + only_b, 0.5).pvalue)
+    return only_a, only_b, p
+
+
 def _check_mnist(name: str, data) -> MNIST:
     if not isinstance(data, MNIST):
         raise TypeError(f"{name} must be an MNIST split from minelib.mnist.load_mnist, got {type(data).__name__}")

@@ -36,7 +36,8 @@ def ib_experiment(
 ) -> dict:
     """Train every variant (``IBConfig`` fields overriding ``base``) for ``seeds`` seeds.
 
-    Returns ``{"rows": [...], "histories": {(variant, seed): history}}``; a row holds the variant, its method
+    Returns ``{"rows": [...], "histories": {(variant, seed): history}, "wrong": {(variant, seed): (n_test,) bool}}``
+    (``wrong``: which test digits the run misclassifies, for paired tests); a row holds the variant, its method
     and beta, the seed, the test error with its 95% interval, the monitor's estimate of :math:`I(X;Z)` and the
     penalty (KL for VIB, the penalty critic's estimate for MINE) averaged over the last ``LAST`` epochs, the last
     epoch's :math:`I(Z;Y)` bound, the settings and the seconds of the run.
@@ -44,15 +45,16 @@ def ib_experiment(
     seeds, epochs = positive_int("seeds", seeds), positive_int("epochs", epochs)
     device = device_value("device", device)
     train, test = load_mnist(source, "train"), load_mnist(source, "test")
-    rows, histories = [], {}
+    rows, histories, wrong = [], {}, {}
     jobs = [(v, s) for v in variants for s in range(seeds)]
     for variant, seed in tqdm(jobs, disable=not progress, desc="bottleneck runs"):
         config = dataclasses.replace(base, epochs=epochs, seed=seed, **dict(variants[variant]))
         start = time.perf_counter()
         run = train_ib(train, config, test=test, device=device)
         seconds = time.perf_counter() - start
-        error = run.error(test)
-        errors = int(round(error * len(test.labels)))
+        wrong[(variant, seed)] = run.predict_proba(test.images).argmax(1) != test.labels
+        error = float(np.mean(wrong[(variant, seed)]))
+        errors = int(wrong[(variant, seed)].sum())
         low, high = error_interval(errors, len(test.labels))
         h = run.history
         histories[(variant, seed)] = {k: v.copy() for k, v in h.items()}
@@ -78,7 +80,7 @@ def ib_experiment(
                 "checksum": train.checksum,
             }
         )
-    return {"rows": rows, "histories": histories}
+    return {"rows": rows, "histories": histories, "wrong": wrong}
 
 
 def summary(rows: list[dict], variant: str) -> dict:
