@@ -31,6 +31,7 @@ BOOK = ROOT / "book"
 RESULTS = BOOK / "results"
 NUMBER = (int, float)
 OPTIONAL_INT = (int, type(None))
+OPTIONAL_NUMBER = (int, float, type(None))
 
 
 # --- generic checks -------------------------------------------------------------------------------------
@@ -113,6 +114,12 @@ def check_stamp(records: list[dict], out: str) -> None:
 
 def mean(values: list[float]) -> float:
     return math.fsum(values) / len(values)
+
+
+def sample_sd(values: list[float]) -> float:
+    """The standard deviation with ``n - 1`` in the denominator (numpy's ``ddof=1``), as the chapters print it."""
+    m = mean(values)
+    return math.sqrt(math.fsum((v - m) ** 2 for v in values) / (len(values) - 1))
 
 
 # --- gaussians.json (book/gaussians.ipynb) ----------------------------------------------------------------
@@ -333,9 +340,7 @@ def check_hard_cases(text: str, nb) -> None:
                     assert mean_ == "nan", f"{task}, {method}, {pre}: a diverged seed prints nan"
                     continue
                 agree(mean_, mean(estimates), f"{task}, {method}, {pre}")
-                m = mean(estimates)
-                sd_ = math.sqrt(math.fsum((v - m) ** 2 for v in estimates) / (len(estimates) - 1))
-                agree(sd, sd_, f"{task}, {method}, {pre}: s.d. over seeds")
+                agree(sd, sample_sd(estimates), f"{task}, {method}, {pre}: s.d. over seeds")
 
 
 # --- gan_toy.json (book/gan.ipynb) --------------------------------------------------------------------------
@@ -444,7 +449,7 @@ def check_bottleneck(text: str, nb) -> None:
         errors = [100 * r["test_error"] for r in runs]
         agree(mean_error, mean(errors), f"{variant}: mean error")
         if seeds > 1:
-            agree(sd, math.sqrt(math.fsum((e - mean(errors)) ** 2 for e in errors) / (seeds - 1)), f"{variant}: s.d.")
+            agree(sd, sample_sd(errors), f"{variant}: s.d.")
         assert float(low) <= float(mean_error) <= float(high), f"{variant}: the interval holds the mean"
         agree(i_xz, mean([r["i_xz"] for r in runs]), f"{variant}: I(X;Z)")
         agree(i_zy, mean([r["i_zy"] for r in runs]), f"{variant}: I(Z;Y)")
@@ -485,8 +490,7 @@ def check_ali(text: str, nb) -> None:
                 values = [r[key] for r in runs]
                 agree(m, mean(values), f"{data}, {variant}: mean {key}")
                 if len(values) > 1:
-                    spread = math.sqrt(math.fsum((v - mean(values)) ** 2 for v in values) / (len(values) - 1))
-                    agree(sd, spread, f"{data}, {variant}: s.d. of {key}")
+                    agree(sd, sample_sd(values), f"{data}, {variant}: s.d. of {key}")
                 for cell, v in zip(per_seed.split(), values, strict=True):
                     agree(cell, v, f"{data}, {variant}: {key}")
     assert all((r["ms_ssim"] is None) == (r["data"] == "25 Gaussians") for r in records), "MS-SSIM on MNIST only"
@@ -579,7 +583,7 @@ SCHEMAS: dict[str, Schema] = {
             preprocess=str,
             method=str,
             seed=int,
-            estimate=(int, float, type(None)),
+            estimate=OPTIONAL_NUMBER,
             n=int,
             steps=OPTIONAL_INT,
             batch_size=OPTIONAL_INT,
@@ -600,7 +604,7 @@ SCHEMAS: dict[str, Schema] = {
             modes=int,
             n_modes=int,
             high_quality=NUMBER,
-            reverse_kl=(int, float, type(None)),
+            reverse_kl=OPTIONAL_NUMBER,
             steps=int,
             beta=NUMBER,
             code=str,
@@ -623,11 +627,11 @@ SCHEMAS: dict[str, Schema] = {
             modes=int,
             kl=NUMBER,
             confident=NUMBER,
-            mi_end=(int, float, type(None)),
+            mi_end=OPTIONAL_NUMBER,
             steps=OPTIONAL_INT,
             n_eval=int,
-            seconds=(int, float, type(None)),
-            beta=(int, float, type(None)),
+            seconds=OPTIONAL_NUMBER,
+            beta=OPTIONAL_NUMBER,
             source=str,
             checksum=str,
             n_modes=int,
@@ -679,8 +683,8 @@ SCHEMAS: dict[str, Schema] = {
             seed=int,
             error=NUMBER,
             accuracy=NUMBER,
-            ms_ssim=(int, float, type(None)),
-            mi_end=(int, float, type(None)),
+            ms_ssim=OPTIONAL_NUMBER,
+            mi_end=OPTIONAL_NUMBER,
             steps=int,
             beta=NUMBER,
             clip=bool,
