@@ -93,7 +93,7 @@ def visible_widget_image(page) -> str:
     )
 
 
-@pytest.mark.parametrize("chapter", ["mutual_information", "mine_algorithm", "gaussians"])
+@pytest.mark.parametrize("chapter", ["mutual_information", "mine_algorithm", "gaussians", "gan", "ali", "bottleneck"])
 def test_static_slider_switches_the_figure(built_book, browser, chapter):
     page, outside = open_offline(browser, built_book / "book" / f"{chapter}.html")
     handle = page.locator(".widget-slider .noUi-handle").first
@@ -111,7 +111,17 @@ def test_static_slider_switches_the_figure(built_book, browser, chapter):
 
 
 @pytest.mark.parametrize(
-    "chapter", ["mutual_information", "donsker_varadhan", "mine_algorithm", "consistency", "gaussians", "nonlinear"]
+    "chapter",
+    [
+        "mutual_information",
+        "donsker_varadhan",
+        "mine_algorithm",
+        "consistency",
+        "gaussians",
+        "nonlinear",
+        "ali",
+        "bottleneck",
+    ],
 )
 def test_phone_width_equations_stay_in_the_column_and_setup_is_hidden(built_book, browser, chapter):
     page = browser.new_page(viewport={"width": 390, "height": 844})
