@@ -112,6 +112,14 @@ def check_stamp(records: list[dict], out: str) -> None:
     assert devices == {stamp[2]}, f"records from devices {devices}, the notebook ran on {stamp[2]}"
 
 
+def stamped_records(text: str, nb, name: str) -> tuple[list[dict], str]:
+    """The checked records of the results file ``name`` and the notebook's stdout, its stamp checked against them."""
+    records = load_records(text, SCHEMAS[name])
+    out = stdout_of(nb)
+    check_stamp(records, out)
+    return records, out
+
+
 def mean(values: list[float]) -> float:
     return math.fsum(values) / len(values)
 
@@ -128,9 +136,7 @@ GAUSSIAN_COLUMNS = {"MINE": "mine", "MINE-f": "mine-f", "biased": "mine-biased",
 
 
 def check_gaussians(text: str, nb) -> None:
-    records = load_records(text, SCHEMAS["gaussians.json"])
-    out = stdout_of(nb)
-    check_stamp(records, out)
+    records, out = stamped_records(text, nb, "gaussians.json")
 
     written = find(r"^(\d+) estimates written to (\S+)$", out, "the record count")
     assert int(written[1]) == len(records), f"the notebook wrote {written[1]} records, the file has {len(records)}"
@@ -188,9 +194,7 @@ def check_gaussians(text: str, nb) -> None:
 
 
 def check_nonlinear(text: str, nb) -> None:
-    records = load_records(text, SCHEMAS["nonlinear.json"])
-    out = stdout_of(nb)
-    check_stamp(records, out)
+    records, out = stamped_records(text, nb, "nonlinear.json")
 
     written = find(r"^(\d+) values written to (\S+) \((\d+) samples, (\d+) seed\(s\), (\{.*\})\)$", out, "the count")
     assert int(written[1]) == len(records), f"the notebook wrote {written[1]} records, the file has {len(records)}"
@@ -243,9 +247,7 @@ ROBUSTNESS_COLUMNS = [
 
 
 def check_robustness(text: str, nb) -> None:
-    records = load_records(text, SCHEMAS["robustness.json"])
-    out = stdout_of(nb)
-    check_stamp(records, out)
+    records, out = stamped_records(text, nb, "robustness.json")
     written = find(
         r"^(\d+) estimates written to (\S+) \(5,000 samples, (\d+) seed\(s\), (\d+) steps\)$", out, "the count"
     )
@@ -270,9 +272,7 @@ def check_robustness(text: str, nb) -> None:
 
 
 def check_staircase(text: str, nb) -> None:
-    records = load_records(text, SCHEMAS["staircase.json"])
-    out = stdout_of(nb)
-    check_stamp(records, out)
+    records, out = stamped_records(text, nb, "staircase.json")
     written = find(
         r"^(\d+) level summaries written to (\S+) \((\d+) steps per level, (\d+) seed\(s\), batch (\d+), d = (\d+)\)$",
         out,
@@ -303,9 +303,7 @@ HARD_PREPROCESS = ("none", "standardize", "copula")
 
 
 def check_hard_cases(text: str, nb) -> None:
-    records = load_records(text, SCHEMAS["hard_cases.json"])
-    out = stdout_of(nb)
-    check_stamp(records, out)
+    records, out = stamped_records(text, nb, "hard_cases.json")
     written = find(
         r"^(\d+) estimates written to (\S+) \(([\d,]+) samples, (\d+) seed\(s\), (\d+) steps, batch (\d+)\)$",
         out,
@@ -347,9 +345,7 @@ def check_hard_cases(text: str, nb) -> None:
 
 
 def check_gan_toy(text: str, nb) -> None:
-    records = load_records(text, SCHEMAS["gan_toy.json"])
-    out = stdout_of(nb)
-    check_stamp(records, out)
+    records, out = stamped_records(text, nb, "gan_toy.json")
     written = find(
         r"^(\d+) runs written to (\S+) \((\d+) seed\(s\), (\d+) steps, 2,500 samples each\)$", out, "the count"
     )
@@ -385,9 +381,7 @@ def check_gan_toy(text: str, nb) -> None:
 
 
 def check_stacked_mnist(text: str, nb) -> None:
-    records = load_records(text, SCHEMAS["stacked_mnist.json"])
-    out = stdout_of(nb)
-    check_stamp(records, out)
+    records, out = stamped_records(text, nb, "stacked_mnist.json")
     head = find(
         r"^Stacked MNIST on (\w+): 1 seed, (\d+) steps of 64 stacks per run, ([\d,]+) generated stacks counted "
         r"\((\d+) rows written to (\S+)\)$",
@@ -422,9 +416,7 @@ def check_stacked_mnist(text: str, nb) -> None:
 
 
 def check_bottleneck(text: str, nb) -> None:
-    records = load_records(text, SCHEMAS["bottleneck.json"])
-    out = stdout_of(nb)
-    check_stamp(records, out)
+    records, out = stamped_records(text, nb, "bottleneck.json")
     written = find(
         r"^(\d+) runs written to (\S+) \((\d+) seed\(s\) of each method, (\d+) epochs, encoder .*\)$", out, "the count"
     )
@@ -462,9 +454,7 @@ def check_bottleneck(text: str, nb) -> None:
 
 
 def check_ali(text: str, nb) -> None:
-    records = load_records(text, SCHEMAS["ali.json"])
-    out = stdout_of(nb)
-    check_stamp(records, out)
+    records, out = stamped_records(text, nb, "ali.json")
     written = find(r"^(\d+) runs written to (\S+)$", out, "the count")
     assert int(written[1]) == len(records) and written[2] == "ali.json", "runs written"
     blocks = re.findall(
