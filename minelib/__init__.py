@@ -4,11 +4,13 @@ Layers, each importing only from those above it in this list:
 
 1. ground truth, maths and data handling: ``minelib.data``, ``minelib.tasks`` (the hard cases with exact MI),
    ``minelib.mnist`` (MNIST, full or the offline subset; ``import minelib.mnist``),
-   ``minelib.information``, ``minelib.bounds``, ``minelib.preprocess``, ``minelib.ksg``, ``minelib.ksg_torch``,
-   ``minelib.ema``;
+   ``minelib.information``, ``minelib.bounds`` (every bound of the MINE family and MINE's moving-average
+   gradient, in one registry), ``minelib.preprocess`` (validation, splits and transforms: ``prepare``),
+   ``minelib.trust`` (the checks behind every warning), ``minelib.ksg``, ``minelib.ksg_torch``;
 2. networks, the training loop, estimators and the MI term: ``minelib.nets``, ``minelib.train`` (one loop for
-   every critic), ``minelib.mine``, ``minelib.staircase``, ``minelib.estimate``, ``minelib.mi_term`` (MINE as a
-   differentiable loss term for other models), ``minelib.diagnostics``;
+   every critic), ``minelib.config`` (``MINEConfig``), ``minelib.mine``, ``minelib.staircase``,
+   ``minelib.estimate``, ``minelib.mi_term`` (MINE as a differentiable loss term for other models),
+   ``minelib.diagnostics``;
 3. the paper's applications: ``minelib.applications`` (toy data and mode metrics, GAN + MINE and its DCGAN
    for Stacked MNIST, the MNIST classifier, ALI + MINE, the information bottleneck); not imported by
    ``import minelib``;
@@ -17,7 +19,22 @@ Layers, each importing only from those above it in this list:
 """
 
 from minelib._checks import MINEWarning
-from minelib.bounds import derangement, dv, dv_bound, f_bound, infonce, js, log_mean_exp, nwj, smile
+from minelib.bounds import (
+    BOUNDS,
+    derangement,
+    dv,
+    dv_bound,
+    ema_log_mean_exp,
+    ema_log_mean_exp_surrogate,
+    f_bound,
+    infonce,
+    js,
+    log_mean_exp,
+    nwj,
+    smile,
+    update_log_ema,
+)
+from minelib.config import MINEConfig
 from minelib.data import (
     gaussian_log_ratio,
     gaussian_mi,
@@ -27,18 +44,20 @@ from minelib.data import (
     sample_student_t,
     student_t_mi,
 )
-from minelib.ema import ema_log_mean_exp, ema_log_mean_exp_surrogate, update_log_ema
-from minelib.estimate import MIResult, estimate_many, estimate_mi
+from minelib.estimate import Estimates, MIResult, estimate_many, estimate_mi
 from minelib.information import entropy, gibbs, kl_divergence, mutual_information, product_of_marginals
 from minelib.ksg import ksg_mi, ksg_mi_bruteforce
 from minelib.mi_term import MITerm, adaptive_gradient_clip
 from minelib.mine import MINE
 from minelib.nets import SeparableCritic, StatisticsNetwork
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
+    "BOUNDS",
+    "Estimates",
     "MINE",
+    "MINEConfig",
     "MITerm",
     "MINEWarning",
     "MIResult",

@@ -1,4 +1,4 @@
-r"""Variational lower bounds on KL divergence, evaluated on samples (or weighted atoms).
+r"""Variational lower bounds on KL divergence and mutual information, each defined once, in one registry.
 
 For a critic :math:`T`, samples :math:`t_P = T(\text{joint})` and :math:`t_Q = T(\text{marginal})`:
 
@@ -6,14 +6,26 @@ For a critic :math:`T`, samples :math:`t_P = T(\text{joint})` and :math:`t_Q = T
 * f-divergence (MINE-f): :math:`\mathrm{KL}(P\|Q) \ge \mathbb{E}_P[T] - \mathbb{E}_Q[e^{T-1}]`.
 
 Since :math:`\log u \le u/e` for :math:`u > 0`, the f-bound never exceeds the DV bound for the same critic.
+
+The module has four parts: the bounds on weighted atoms (:func:`dv_bound`, :func:`f_bound`), the MINE family
+as functions of critic scores (:func:`dv`, :func:`nwj`, :func:`infonce`, :func:`js`, :func:`smile`), MINE's
+moving-average gradient (:func:`update_log_ema`, :func:`ema_log_mean_exp`, :class:`MovingAverage`), and the
+registry :data:`BOUNDS`: one :class:`Bound` record per public name (value, training rule, standard error,
+cap), which every trainer reads (:class:`~minelib.MINE`, :class:`~minelib.MITerm`,
+:func:`~minelib.staircase.staircase`, :func:`~minelib.estimate_mi`). Adding a bound is a function and a record
+here, and its export in ``minelib/__init__.py`` (``book/CONVENTIONS.md``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from minelib._checks import in_open_interval
 
 Weights = torch.Tensor | np.ndarray | None
 
@@ -158,6 +170,13 @@ def _js_fgan(joint: torch.Tensor, marginal: torch.Tensor) -> torch.Tensor:
     return -sp(-joint).mean(-1) - sp(marginal).mean(-1)
 
 
+def _with_gradient_of(value: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
+    """``value`` in the forward pass, ``signal``'s gradient in the backward one (``value`` itself without autograd)."""
+    if not torch.is_grad_enabled():
+        return value
+    return signal + (value - signal).detach()
+
+
 def js(t, t_marginal=None) -> torch.Tensor:
     r"""The JS estimator (Hjelm et al., 2019; Poole et al., 2019): the critic is trained on the Jensen–Shannon
     objective :math:`\mathbb{E}_P[-\mathrm{softplus}(-T)] - \mathbb{E}_Q[\mathrm{softplus}(T)]`, which is bounded
@@ -167,8 +186,8 @@ def js(t, t_marginal=None) -> torch.Tensor:
     Forward: the NWJ value; backward: the JS gradient."""
     joint, marginal = _joint_and_marginal(t, t_marginal)
     signal = _js_fgan(joint, marginal)
-    value = nwj(joint + 1, marginal + 1)
-    return signal + (value - signal).detach()
+    value = joint.mean(-1) + 1 - torch.exp(marginal).mean(-1)  # nwj(joint + 1, marginal + 1), rounded once less
+    return _with_gradient_of(value, signal)
 
 
 def smile(t, t_marginal=None, tau: float = 5.0) -> torch.Tensor:
@@ -184,7 +203,202 @@ def smile(t, t_marginal=None, tau: float = 5.0) -> torch.Tensor:
     joint, marginal = _joint_and_marginal(t, t_marginal)
     signal = _js_fgan(joint, marginal)
     value = joint.mean(-1) - log_mean_exp(torch.clamp(marginal, -tau, tau))
-    return signal + (value - signal).detach()
+    return _with_gradient_of(value, signal)
 
 
-FAMILY = {"dv": dv, "nwj": nwj, "infonce": infonce, "js": js, "smile": smile}
+def infonce_terms(scores: torch.Tensor) -> torch.Tensor:
+    r"""InfoNCE's per-row terms :math:`T(x_i, z_i) - \log\frac1b\sum_j e^{T(x_i, z_j)}`, ``(..., b)``: their mean is
+    :func:`infonce`, their spread gives its standard error (the rows treated as independent)."""
+    return scores.diagonal(dim1=-2, dim2=-1) - log_mean_exp(scores)
+
+
+# ------------------------------------------------------------------ MINE's moving-average gradient (paper §3.2)
+#
+# The gradient of the DV bound on a minibatch B is E_B[grad T] - E_B[grad T e^T] / E_B[e^T]. The ratio of two
+# minibatch means is a biased estimate of the ratio of the expectations (Jensen). MINE replaces the denominator
+# by an exponential moving average m_t = (1 - a) m_{t-1} + a E_{B_t}[e^T] of the batch means, the current batch
+# included with weight a. The second term is then the batch mean of grad T e^T (unbiased for E[grad T e^T])
+# divided by m_t, which depends on the current batch only through the small weight a: the remaining bias is of
+# order a and vanishes as the learning rate (hence the drift of T across the averaged batches) and a become
+# small. The average is kept in log space so that it cannot overflow when T grows large (high MI).
+
+
+def update_log_ema(log_ma: torch.Tensor | None, log_value: torch.Tensor, rate: float) -> torch.Tensor:
+    r""":math:`\bar m \leftarrow (1-\alpha)\bar m + \alpha\, m`, in log space; starts at the first value.
+
+    ``log_ma``: :math:`\log\bar m` (or ``None`` before the first batch); ``log_value``: :math:`\log m`;
+    ``rate``: :math:`\alpha`, strictly between 0 and 1.
+    """
+    in_open_interval("rate", rate, 0.0, 1.0)
+    if not isinstance(log_value, torch.Tensor):
+        raise TypeError(f"log_value must be a torch tensor, got {type(log_value).__name__}")
+    log_value = log_value.detach()
+    if log_ma is None:
+        return log_value
+    return torch.logaddexp(log_ma + math.log1p(-rate), log_value + math.log(rate))
+
+
+class _EMALogMeanExp(torch.autograd.Function):
+    """Forward: the batch log-mean-exp. Backward: weights :math:`e^{t_i} / (n \\bar m)` instead of softmax."""
+
+    @staticmethod
+    def forward(ctx, t: torch.Tensor, log_ma: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(t, log_ma)
+        return log_mean_exp(t)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        t, log_ma = ctx.saved_tensors
+        weights = torch.exp(t - log_ma.unsqueeze(-1)) / t.shape[-1]
+        return grad.unsqueeze(-1) * weights, None
+
+
+def ema_log_mean_exp(t: torch.Tensor, log_ma: torch.Tensor) -> torch.Tensor:
+    r"""Batch :math:`\log\hat{\mathbb{E}}_B[e^{t}]` over the last axis, whose gradient divides by the moving average.
+
+    ``log_ma`` holds :math:`\log\bar m` (one per leading index, no gradient). The value is the plain
+    log-mean-exp; the gradient is :math:`\mathbb{E}_B[\nabla t\, e^{t}] / \bar m`.
+    """
+    return _EMALogMeanExp.apply(t, log_ma.detach())
+
+
+def ema_log_mean_exp_surrogate(t: torch.Tensor, log_ma: torch.Tensor) -> torch.Tensor:
+    r"""The same value and gradient as :func:`ema_log_mean_exp`, written as a surrogate loss.
+
+    :math:`\hat{\mathbb{E}}_B[e^{t}]/\bar m` has the wanted gradient; adding and subtracting its
+    detached value leaves the forward value equal to the batch log-mean-exp.
+    """
+    ratio = torch.exp(t - log_ma.detach().unsqueeze(-1)).mean(-1)
+    return log_mean_exp(t).detach() + ratio - ratio.detach()
+
+
+class MovingAverage:
+    r"""The state of MINE's gradient rule: :math:`\log\bar m`, one per member (``log``; ``None`` before the first
+    batch), and its rate :math:`\alpha`. The one place where DV with the moving-average gradient is written."""
+
+    def __init__(self, rate: float):
+        self.rate = in_open_interval("ema_rate", rate, 0.0, 1.0)
+        self.log: torch.Tensor | None = None
+
+    def dv(self, t_joint: torch.Tensor, t_marginal: torch.Tensor, update: bool = True) -> torch.Tensor:
+        """The DV value of this batch; its gradient divides by the moving average (advanced first if ``update``).
+        Before any batch was averaged, the plain DV bound."""
+        if update:
+            self.log = update_log_ema(self.log, log_mean_exp(t_marginal), self.rate)
+        if self.log is None:
+            return dv(t_joint, t_marginal)
+        return t_joint.mean(-1) - ema_log_mean_exp(t_marginal, self.log)
+
+
+# ------------------------------------------------------------------ standard errors (delta method)
+
+
+def _se(t_joint: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    return torch.sqrt((t_joint.var(-1) + second) / t_joint.shape[-1])
+
+
+def dv_stderr(t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
+    r"""Standard error of :func:`dv`: :math:`\sqrt{(\mathrm{Var}(T_P) + \mathrm{Var}(w)/\bar w^2)/n}`,
+    :math:`w = e^{T_Q}`, ``n`` the joint pairs (re-pairings of the same points do not count as more)."""
+    w = torch.exp(t_marginal - t_marginal.max(-1, keepdim=True).values)
+    return _se(t_joint, w.var(-1) / w.mean(-1) ** 2)
+
+
+def nwj_stderr(t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
+    r"""Standard error of :func:`nwj`: :math:`\sqrt{(\mathrm{Var}(T_P) + \mathrm{Var}(e^{T_Q - 1}))/n}`."""
+    return _se(t_joint, torch.exp(t_marginal - 1.0).var(-1))
+
+
+# ------------------------------------------------------------------ the registry
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One estimator of the family, defined once.
+
+    ``value(t_joint, t_marginal, **options)`` is the reported value over the last axis (for a multi-sample
+    bound ``value(scores)`` on a ``(..., b, b)`` score matrix); its gradient is the training gradient (the
+    Jensen–Shannon signal for ``"js"`` and ``"smile"``). ``moving_average``: training replaces the gradient by
+    MINE's moving-average rule (:class:`MovingAverage`). ``stderr(t_joint, t_marginal, **options)`` is the
+    delta-method standard error (``None`` for multi-sample bounds, whose per-row ``terms`` give it). ``cap(b)``:
+    the most the bound can report from blocks of ``b`` rows. ``options``: the keyword settings ``value`` takes.
+    """
+
+    name: str
+    summary: str
+    value: Callable[..., torch.Tensor]
+    stderr: Callable[..., torch.Tensor] | None = None
+    moving_average: bool = False
+    multi_sample: bool = False
+    terms: Callable[[torch.Tensor], torch.Tensor] | None = None
+    cap: Callable[[int], float] | None = None
+    options: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+
+def _smile_stderr(t_joint: torch.Tensor, t_marginal: torch.Tensor, tau: float = 5.0) -> torch.Tensor:
+    return dv_stderr(t_joint, t_marginal.clamp(-tau, tau))
+
+
+def _js_stderr(t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
+    return _se(t_joint, torch.exp(t_marginal).var(-1))  # nwj_stderr of T + 1
+
+
+BOUNDS: dict[str, Bound] = {
+    b.name: b
+    for b in (
+        Bound("mine", "DV bound, moving-average gradient (MINE)", dv, dv_stderr, moving_average=True),
+        Bound("dv", "DV bound, plain minibatch gradient", dv, dv_stderr, aliases=("mine-biased",)),
+        Bound("nwj", "NWJ (f-divergence) bound, MINE-f", nwj, nwj_stderr, aliases=("mine-f",)),
+        Bound("js", "trained on Jensen-Shannon, NWJ value of T + 1", js, _js_stderr),
+        Bound(
+            "smile",
+            "trained on Jensen-Shannon, DV value clipped to [-tau, tau]",
+            smile,
+            _smile_stderr,
+            options=("tau",),
+        ),  # fmt: skip
+        Bound(
+            "infonce", "multi-sample bound, at most ln b", infonce, multi_sample=True, terms=infonce_terms, cap=math.log
+        ),  # fmt: skip
+    )
+}
+"""Every estimator of the family under its public name."""
+
+ALIASES = {alias: b.name for b in BOUNDS.values() for alias in b.aliases}
+NAMES = (*BOUNDS, *ALIASES)  # every name a caller may use
+
+
+def get_bound(name: str) -> Bound:
+    """The :class:`Bound` called ``name`` (a public name or an alias: ``"mine-biased"`` is ``"dv"``,
+    ``"mine-f"`` is ``"nwj"``); a ``ValueError`` lists the names otherwise."""
+    if not isinstance(name, str) or name not in NAMES:
+        raise ValueError(f"unknown bound {name!r}; choose one of {', '.join(map(repr, NAMES))}")
+    return BOUNDS[ALIASES.get(name, name)]
+
+
+def bound_value(
+    bound: Bound,
+    t_joint: torch.Tensor | None = None,
+    t_marginal: torch.Tensor | None = None,
+    *,
+    scores: torch.Tensor | None = None,
+    average: MovingAverage | None = None,
+    update: bool = False,
+    **options,
+) -> torch.Tensor:
+    """``bound``'s value, with its training gradient, from paired scores or from a score matrix.
+
+    Pairwise bounds take ``t_joint``/``t_marginal`` (or the diagonal and off-diagonal of ``scores``);
+    multi-sample bounds take ``scores``. A moving-average bound given ``average`` uses (and, with ``update``,
+    advances) it; without one it is the plain DV bound. ``options`` such as ``tau`` reach the bounds that take them.
+    """
+    if bound.multi_sample:
+        if scores is None:
+            raise ValueError(f"the {bound.name!r} bound needs the batch's score matrix (critic.scores(x, z))")
+        return bound.value(scores)
+    if t_joint is None:
+        t_joint, t_marginal = _joint_and_marginal(scores, None)
+    if bound.moving_average and average is not None:
+        return average.dv(t_joint, t_marginal, update)
+    return bound.value(t_joint, t_marginal, **{k: options[k] for k in bound.options if k in options})

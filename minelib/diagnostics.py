@@ -15,8 +15,7 @@ import numpy as np
 import torch
 
 from minelib._checks import choice, in_open_interval, positive_int, seed_value
-from minelib.bounds import log_mean_exp
-from minelib.ema import ema_log_mean_exp, update_log_ema
+from minelib.bounds import ema_log_mean_exp, log_mean_exp, update_log_ema
 from minelib.nets import StatisticsNetwork
 
 

@@ -1,30 +1,23 @@
-"""One call for readers: ``estimate_mi(x, z, method=...)``."""
+"""One call for readers: ``estimate_mi(x, z, method=...)``, and ``estimate_many`` for many data sets at once."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from minelib._checks import ArrayLike, as_samples, choice, same_rows
+from minelib._checks import ArrayLike, choice
+from minelib.bounds import NAMES, get_bound
+from minelib.config import FIELDS, MINEConfig, refuse_removed
 from minelib.ksg import ksg_mi
 from minelib.mine import MINE
+from minelib.preprocess import checked_pair
 
-METHODS = {
-    "mine": {"objective": "dv", "gradient": "ema"},
-    "mine-biased": {"objective": "dv", "gradient": "biased"},
-    "mine-f": {"objective": "f", "gradient": "biased"},
-    "nwj": {"objective": "f", "gradient": "biased"},  # MINE-f is the NWJ bound
-    "js": {"objective": "js", "gradient": "biased"},
-    "smile": {"objective": "smile", "gradient": "biased"},
-    "infonce": {"objective": "infonce", "gradient": "biased"},
-    "ksg": {},
-}
-# Defaults a method brings and a caller may override: InfoNCE scores all b^2 pairs of a batch, which only
-# the separable critic makes cheap (2b network evaluations instead of b^2).
-DEFAULTS = {"infonce": {"critic": "separable"}}
+METHODS = (*NAMES, "ksg")
+KSG_OPTIONS = ("k", "workers", "preprocess")  # the keywords of ksg_mi
+# Settings a caller may not give: the method chooses the bound, and estimate_many the ensemble.
+_CHOSEN = {"bound", "n_models", "fit_seed"}
 
 
 @dataclass
@@ -44,33 +37,80 @@ class MIResult:
         return f"MIResult(method={self.method!r}, estimate={self.estimate:.4f}{se} nats{at})"
 
 
-# Set by ``method`` (or by the ensemble itself): never options of estimate_mi / estimate_many.
-_FIXED = {"objective", "gradient", "n_models"}
+class Estimates(np.ndarray):
+    """One estimate per data set, as a numpy array, with ``results``: one :class:`MIResult` per data set (its
+    standard error and checkpoint step for MINE). Arrays derived from it (slices, arithmetic) are plain."""
+
+    results: list[MIResult] | None = None
+
+    @classmethod
+    def of(cls, results: list[MIResult]) -> Estimates:
+        out = np.array([r.estimate for r in results], dtype=float).view(cls)
+        out.results = results
+        return out
+
+    def __array_finalize__(self, obj) -> None:
+        self.results = None
+
+    @property
+    def stderr(self) -> np.ndarray | None:
+        """The standard errors (``None`` for KSG, or on a derived array)."""
+        if not self.results or self.results[0].stderr is None:
+            return None
+        return np.array([r.stderr for r in self.results])
 
 
-def _split_options(options: dict, *targets) -> list[dict]:
-    names = [set(inspect.signature(t).parameters) - {"self", "x", "z", "x_dim", "z_dim"} - _FIXED for t in targets]
-    fixed = _FIXED & set(options)
-    if fixed:
-        raise TypeError(f"{sorted(fixed)} cannot be set here: the method chooses them (e.g. method='mine-f')")
-    unknown = set(options) - set().union(*names)
+def _options(method: str, settings: dict, where: str) -> dict:
+    """Check the keywords given for ``method``; return them (MINE's as :class:`~minelib.MINEConfig` fields)."""
+    refuse_removed(settings, where)
+    chosen = _CHOSEN & settings.keys()
+    if chosen:
+        raise TypeError(f"{sorted(chosen)} cannot be set here: the method chooses them (e.g. method='nwj')")
+    allowed = KSG_OPTIONS if method == "ksg" else FIELDS - _CHOSEN
+    unknown = settings.keys() - set(allowed)
     if unknown:
-        raise TypeError(f"unknown option(s) {sorted(unknown)}; allowed: {sorted(set().union(*names))}")
-    return [{k: v for k, v in options.items() if k in n} for n in names]
+        raise TypeError(f"unknown option(s) {sorted(unknown)} for method={method!r}; allowed: {sorted(allowed)}")
+    return dict(settings)
 
 
-def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **options) -> MIResult:
+def _settings(method: str, options: dict) -> dict:
+    """The method's defaults (InfoNCE: the separable critic, whose b x b scores are cheap), then the caller's."""
+    return {"bound": method, **({"critic": "separable"} if get_bound(method).multi_sample else {}), **options}
+
+
+def _config(method: str, options: dict, n_models: int = 1) -> MINEConfig:
+    """``seed`` seeds the network, the split and the batches alike."""
+    return MINEConfig(**_settings(method, options), n_models=n_models, fit_seed=options.get("seed"))
+
+
+def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **settings) -> MIResult:
     r"""Estimate :math:`I(X;Z)` in nats from paired samples.
 
-    ``x``, ``z``: paired samples in rows: numpy arrays, torch tensors (detached first), pandas objects or
-    lists. ``method``: ``"mine"`` (DV bound, moving-average gradient), ``"mine-biased"`` (DV bound, plain
-    minibatch gradient), ``"mine-f"`` or ``"nwj"`` (f-divergence bound), ``"js"`` (trained on the
-    Jensen–Shannon signal, NWJ value), ``"smile"`` (JS training, DV value with marginal scores clipped to
-    ``[-tau, tau]``), ``"infonce"`` (the multi-sample bound, at most :math:`\ln` ``batch_size``; separable
-    critic unless ``critic="concat"``) or ``"ksg"``. ``options`` go to
-    :class:`~minelib.MINE` and :meth:`~minelib.MINE.fit` (e.g. ``steps``, ``batch_size``, ``hidden``,
-    ``preprocess``, ``seed``) or to :func:`~minelib.ksg_mi` (``k``, ``preprocess``). MINE estimates are
-    test-split values of the best checkpoint on the validation split.
+    Parameters
+    ----------
+    x, z : array-like
+        Paired samples in rows: numpy arrays, torch tensors (detached first), pandas objects or lists.
+    method : str
+        ``"mine"`` (DV bound, moving-average gradient), ``"dv"`` or ``"mine-biased"`` (DV bound, plain minibatch
+        gradient), ``"nwj"`` or ``"mine-f"`` (f-divergence bound), ``"js"`` (trained on the Jensen–Shannon signal,
+        NWJ value), ``"smile"`` (JS training, DV value with marginal scores clipped to ``[-tau, tau]``),
+        ``"infonce"`` (the multi-sample bound, at most :math:`\ln` ``batch_size``; separable critic unless
+        ``critic="concat"``) or ``"ksg"`` (Kraskov et al., 2004).
+    **settings
+        For MINE methods, any field of :class:`~minelib.MINEConfig` but ``bound`` and ``n_models`` (e.g.
+        ``steps``, ``batch_size``, ``hidden``, ``preprocess``, ``device``, ``seed``); for ``"ksg"``, ``k``,
+        ``workers`` and ``preprocess`` (:func:`~minelib.ksg_mi`).
+
+    Returns
+    -------
+    MIResult
+        The estimate: for MINE the test-split value of the best checkpoint on the validation split, with its
+        standard error, the step kept and the training history.
+
+    References
+    ----------
+    M. I. Belghazi et al., "Mutual Information Neural Estimation", ICML 2018.
+    A. Kraskov, H. Stögbauer, P. Grassberger, "Estimating mutual information", Phys. Rev. E 69, 066138 (2004).
 
     Examples
     --------
@@ -80,65 +120,81 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **options) -> 
     >>> round(result.estimate, 1), round(m.gaussian_mi(0.9), 1)
     (0.8, 0.8)
     """
-    choice("method", method, list(METHODS))
-    x, z = as_samples("x", x), as_samples("z", z)
-    same_rows(x, z)
+    choice("method", method, METHODS)
+    options = _options(method, settings, "estimate_mi")
     if method == "ksg":
-        (opts,) = _split_options(options, ksg_mi)
-        return MIResult(ksg_mi(x, z, **opts), method, opts)
-    init, fit = _split_options(options, MINE.__init__, MINE.fit)
-    init = {**DEFAULTS.get(method, {}), **init}
-    mine = MINE(x.shape[1], z.shape[1], **METHODS[method], **init).fit(x, z, **fit)
-    return MIResult(
-        mine.estimate_, method, {**METHODS[method], **init, **fit}, mine.history, mine.stderr_, mine.best_step_
-    )
+        return MIResult(ksg_mi(x, z, **options), method, options)
+    x, z = checked_pair(x, z)
+    config = _config(method, options)
+    mine = MINE(x.shape[1], z.shape[1], config).fit_checked(x, z)
+    settings = _settings(method, options)
+    return MIResult(mine.estimate_, method, settings, mine.history, mine.stderr_, mine.best_step_)
 
 
 def estimate_many(
-    pairs: Sequence[tuple[ArrayLike, ArrayLike]], methods: Sequence[str] = ("mine",), **options
-) -> dict[str, np.ndarray]:
+    pairs: Sequence[tuple[ArrayLike, ArrayLike]], methods: Sequence[str] = ("mine",), **settings
+) -> dict[str, Estimates]:
     """Estimate MI on many data sets with several methods; the neural methods train as batched ensembles.
 
-    The per-pair bounds (``mine``, ``mine-biased``, ``mine-f``/``nwj``, ``js``, ``smile``) with the same
-    critic train as **one** ensemble; ``infonce``, which scores every pair of a batch, as another.
+    Parameters
+    ----------
+    pairs : sequence of (x, z)
+        Data sets of equal shapes (e.g. one per correlation and seed).
+    methods : sequence of str
+        Names as in :func:`estimate_mi`. The per-pair bounds with the same critic train as **one** ensemble;
+        multi-sample bounds (InfoNCE), which score every pair of a batch, as another.
+    **settings
+        As in :func:`estimate_mi`; ``k`` and ``workers`` go to KSG, the rest to MINE (``preprocess`` to both).
 
-    ``pairs``: data sets ``(x, z)`` of equal shapes (e.g. one per correlation and seed). Returns, for each
-    method, an array of estimates in the order of ``pairs``. ``options`` as in :func:`estimate_mi`;
-    ``k`` goes to KSG, the rest to :class:`~minelib.MINE` and :meth:`~minelib.MINE.fit`.
+    Returns
+    -------
+    dict of str to Estimates
+        For each method, the estimates in the order of ``pairs`` (a numpy array) with one :class:`MIResult` per
+        data set in ``.results`` and the standard errors in ``.stderr``.
     """
     if isinstance(methods, str):
         raise TypeError(f"methods must be a list of method names, e.g. [{methods!r}], got the string {methods!r}")
     for method in methods:
-        choice("method", method, list(METHODS))
+        choice("method", method, METHODS)
     if not pairs:
         raise ValueError("pairs is empty")
-    checked = [(as_samples("x", x), as_samples("z", z)) for x, z in pairs]
+    checked = [checked_pair(x, z) for x, z in pairs]
     for x, z in checked:
-        same_rows(x, z)
         if x.shape != checked[0][0].shape or z.shape != checked[0][1].shape:
             raise ValueError(
                 f"all data sets must have the same shapes, got {tuple(x.shape)} and {tuple(checked[0][0].shape)}"
             )
-    ksg_options, init, fit = _split_options(options, ksg_mi, MINE.__init__, MINE.fit)
-    results = {m: np.array([ksg_mi(x, z, **ksg_options) for x, z in checked]) for m in methods if m == "ksg"}
-    # One ensemble per shape of work: the per-pair bounds share one; InfoNCE (b x b scores) trains apart.
+    ksg = {k: v for k, v in settings.items() if k in KSG_OPTIONS}
+    neural = _options("mine", {k: v for k, v in settings.items() if k not in ("k", "workers")}, "estimate_many")
+    results = {}
+    if "ksg" in methods:
+        results["ksg"] = Estimates.of([MIResult(ksg_mi(x, z, **ksg), "ksg", ksg) for x, z in checked])
+    for group in _ensembles([m for m in methods if m != "ksg"], neural):
+        results |= _fit_ensemble(group, checked, neural)
+    return {m: results[m] for m in methods}
+
+
+def _ensembles(methods: list[str], settings: dict) -> list[list[str]]:
+    """Methods that can share one ensemble: the same critic, and all pairwise or all multi-sample."""
     groups: dict[tuple, list[str]] = {}
     for m in methods:
-        if m != "ksg":
-            critic = init.get("critic", DEFAULTS.get(m, {}).get("critic", "concat"))
-            groups.setdefault((critic, m == "infonce"), []).append(m)
-    for (critic, _), neural in groups.items():
-        x = np.stack([x for x, _ in checked] * len(neural))
-        z = np.stack([z for _, z in checked] * len(neural))
-        kinds = [METHODS[m] for m in neural for _ in checked]
-        mine = MINE(
-            x.shape[-1],
-            z.shape[-1],
-            n_models=len(kinds),
-            objective=[k["objective"] for k in kinds],
-            gradient=[k["gradient"] for k in kinds],
-            **{**init, "critic": critic},
-        ).fit(x, z, **fit)
-        for i, m in enumerate(neural):
-            results[m] = np.atleast_1d(mine.estimate_)[i * len(checked) : (i + 1) * len(checked)]
-    return {m: results[m] for m in methods}
+        multi = get_bound(m).multi_sample
+        critic = settings.get("critic", "separable" if multi else "concat")
+        groups.setdefault((critic, multi), []).append(m)
+    return list(groups.values())
+
+
+def _fit_ensemble(methods: list[str], checked: list, settings: dict) -> dict[str, Estimates]:
+    n = len(checked)
+    x = np.stack([x for x, _ in checked] * len(methods))
+    z = np.stack([z for _, z in checked] * len(methods))
+    config = _config(methods[0], settings, n_models=len(methods) * n)
+    config = config.replace(bound=[m for m in methods for _ in checked])
+    mine = MINE(x.shape[-1], z.shape[-1], config).fit_checked(x, z)
+    estimate, stderr, step = (np.atleast_1d(a) for a in (mine.estimate_, mine.stderr_, mine.best_step_))
+    out = {}
+    for i, m in enumerate(methods):
+        rows = range(i * n, (i + 1) * n)
+        out[m] = Estimates.of([MIResult(float(estimate[j]), m, _settings(m, settings), {}, float(stderr[j]),
+                                        int(step[j])) for j in rows])  # fmt: skip
+    return out

@@ -38,8 +38,9 @@ from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 from scipy.special import digamma
 
-from minelib._checks import ArrayLike, MINEWarning, as_samples, choice, positive_int, same_rows
-from minelib.preprocess import PREPROCESS, preprocess
+from minelib._checks import ArrayLike, MINEWarning, choice, positive_int
+from minelib.preprocess import PREPROCESS, checked_pair, prepare
+from minelib.trust import tie_problems, warn
 
 BLOCKED_FROM_DIM = 16  # joint dimension from which all pairwise distances beat a k-d tree (bench/ksg.py)
 _ROWS = 64  # rows per block of pairwise distances (fewer above 32,768 samples: a block holds at most 2**21)
@@ -51,46 +52,17 @@ _PAIRS_WARN = 5e10  # pairwise distances (times joint dimension) above which a w
 _BRUTE_MEMORY = 2**31  # bytes a brute-force chunk may take
 
 
-def _checked_pair(x: ArrayLike, z: ArrayLike, k: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """Validate, preprocess each variable and warn about ties: what every KSG entry point does first."""
+def ksg_inputs(x: ArrayLike, z: ArrayLike, k: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """What every KSG does first (:func:`ksg_mi`, :func:`ksg_mi_bruteforce`, :func:`~minelib.ksg_torch.ksg_mi_torch`):
+    validate, preprocess each variable (:func:`~minelib.preprocess.prepare`) and warn about ties."""
     choice("preprocess", kind, PREPROCESS)
-    x, z = as_samples("x", x), as_samples("z", z)
-    n = same_rows(x, z)
+    x, z = checked_pair(x, z)
     positive_int("k", k)
-    if k >= n:
-        raise ValueError(f"k={k} neighbours need more than k samples, got {n}")
-    x, z = preprocess("x", kind, x), preprocess("z", kind, z)
-    _warn_ties(x, z)
+    if k >= len(x):
+        raise ValueError(f"k={k} neighbours need more than k samples, got {len(x)}")
+    x, z = prepare(x, z, kind).splits["all"]
+    warn(tie_problems(x, z))
     return x, z
-
-
-def _duplicated(a: np.ndarray) -> int:
-    """How many rows of ``a`` equal another row."""
-    _, inverse, counts = np.unique(a, axis=0, return_inverse=True, return_counts=True)
-    return int((counts[inverse.ravel()] > 1).sum())
-
-
-def _warn_ties(x: np.ndarray, z: np.ndarray) -> None:
-    n = len(x)
-    joint = _duplicated(np.hstack([x, z]))
-    if joint:
-        warnings.warn(
-            f"{joint} of {n} samples duplicate another (x, z) row: KSG assumes continuous data, and each duplicate "
-            "is a neighbour at distance 0, which inflates the estimate. Remove the duplicates, or add noise far "
-            "below the data's resolution if they are an artefact of rounding.",
-            MINEWarning,
-            stacklevel=3,
-        )
-        return
-    for name, a in (("x", x), ("z", z)):
-        tied = _duplicated(a)
-        if tied > 0.01 * n:
-            warnings.warn(
-                f"{tied} of {n} samples share their {name} value with another sample: {name} looks discrete "
-                "or rounded, and KSG's neighbour counts are biased on tied values.",
-                MINEWarning,
-                stacklevel=3,
-            )
 
 
 def _threads(workers: int) -> int:
@@ -107,7 +79,8 @@ def _map(fn: Callable, items: Iterable, threads: int) -> list:
         return list(pool.map(fn, items))
 
 
-def _ksg(n: int, k: int, nx: np.ndarray, nz: np.ndarray) -> float:
+def ksg_from_counts(n: int, k: int, nx: np.ndarray, nz: np.ndarray) -> float:
+    """The KSG formula from the marginal neighbour counts (module docstring)."""
     return float(digamma(k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(nz + 1)))
 
 
@@ -234,7 +207,7 @@ def ksg_mi(x: ArrayLike, z: ArrayLike, k: int = 3, workers: int = 1, preprocess:
     A. Kraskov, H. Stögbauer, P. Grassberger, "Estimating mutual information", Phys. Rev. E 69, 066138 (2004).
     """
     threads = _threads(workers)
-    x, z = _checked_pair(x, z, k, preprocess)
+    x, z = ksg_inputs(x, z, k, preprocess)
     n, dim = len(x), x.shape[1] + z.shape[1]
     if dim >= BLOCKED_FROM_DIM and n * n * dim > _PAIRS_WARN:
         minutes = n * n * dim / 1e9 / threads / 60  # about 1e9 coordinate differences per second and core
@@ -250,7 +223,7 @@ def ksg_mi(x: ArrayLike, z: ArrayLike, k: int = 3, workers: int = 1, preprocess:
         xz = np.hstack([x, z])
         eps = _positive(cKDTree(xz, leafsize=16).query(xz, k=k + 1, p=np.inf, workers=threads)[0][:, k], k)
         nx, nz = (_marginal_counts(a, eps, threads) for a in (x, z))
-    return _ksg(len(x), k, nx, nz)
+    return ksg_from_counts(len(x), k, nx, nz)
 
 
 def ksg_mi_bruteforce(
@@ -261,7 +234,7 @@ def ksg_mi_bruteforce(
     ``chunk`` rows are compared with all others at a time; a chunk needing more than 2 GiB is refused.
     """
     chunk = positive_int("chunk", chunk)
-    x, z = _checked_pair(x, z, k, preprocess)
+    x, z = ksg_inputs(x, z, k, preprocess)
     n = len(x)
     need = 8 * min(chunk, n) * n * (x.shape[1] + z.shape[1] + 3)
     if need > _BRUTE_MEMORY:
@@ -277,4 +250,4 @@ def ksg_mi_bruteforce(
         eps = np.sort(np.maximum(dx, dz), axis=1)[:, k]  # column 0 is the point itself
         nx[rows] = (dx < eps[:, None]).sum(1) - 1
         nz[rows] = (dz < eps[:, None]).sum(1) - 1
-    return _ksg(n, k, nx, nz)
+    return ksg_from_counts(n, k, nx, nz)

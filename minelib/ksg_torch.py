@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from minelib._checks import ArrayLike, device_value, positive_int
-from minelib.ksg import _checked_pair, _ksg
+from minelib.ksg import ksg_from_counts, ksg_inputs
 
 _BLOCK_BYTES = 2**30  # memory of one block's three distance matrices and comparison (1 GiB)
 
@@ -34,7 +34,7 @@ def ksg_mi_torch(
     Equal to :func:`~minelib.ksg_mi` with the same ``k`` and ``preprocess`` (the same ties, the same
     errors and warnings). ``rows``: rows of distances per block (default: as many as fit in 1 GiB).
     """
-    x, z = _checked_pair(x, z, k, preprocess)
+    x, z = ksg_inputs(x, z, k, preprocess)
     device = device_value("device", device)
     n = len(x)
     rows = max(1, min(n, _BLOCK_BYTES // (25 * n))) if rows is None else positive_int("rows", rows)
@@ -52,7 +52,7 @@ def ksg_mi_torch(
         nz[block] = (dz < eps).sum(1) - 1
     if zero_radius:
         raise ValueError(f"more than k={k} identical samples: KSG needs continuous data (add tiny noise or raise k)")
-    return _ksg(n, k, nx.cpu().numpy(), nz.cpu().numpy())
+    return ksg_from_counts(n, k, nx.cpu().numpy(), nz.cpu().numpy())
 
 
 __all__ = ["ksg_mi_torch"]

@@ -24,21 +24,19 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from minelib._checks import choice, in_open_interval
-from minelib.bounds import FAMILY, derangement, log_mean_exp
-from minelib.ema import ema_log_mean_exp, update_log_ema
-
-GRADIENTS = ("ema", "biased")
+from minelib._checks import in_open_interval
+from minelib.bounds import MovingAverage, bound_value, derangement, get_bound
+from minelib.config import refuse_removed
 
 
 class MITerm(nn.Module):
     r"""A differentiable estimate of :math:`I(X;Z)` whose gradient flows into ``x`` and ``z``.
 
     ``critic``: a network with ``critic(x, z) -> (1, n)`` scores (:class:`~minelib.StatisticsNetwork` or
-    :class:`~minelib.nets.SeparableCritic` with ``n_models=1``). ``bound``: one of
-    ``minelib.bounds.FAMILY`` (``"dv"``, ``"nwj"``, ``"infonce"``, ``"js"``, ``"smile"``). ``gradient``:
-    for ``"dv"``, ``"ema"`` divides by a moving average of :math:`\mathbb{E}[e^T]` (rate ``ema_rate``; the
-    paper's bias correction, in the critic's and in the model's gradient) or ``"biased"``. The critic is
+    :class:`~minelib.nets.SeparableCritic` with ``n_models=1``). ``bound``: a name of
+    :data:`minelib.bounds.BOUNDS`: ``"mine"`` (the default: the DV bound whose gradient divides by a moving
+    average of :math:`\mathbb{E}[e^T]`, rate ``ema_rate``; the paper's bias correction, in the critic's and in
+    the model's gradient), ``"dv"`` (plain gradient), ``"nwj"``, ``"infonce"``, ``"js"``, ``"smile"``. The critic is
     stepped by its own optimiser, ``optimizer(critic.parameters(), lr=lr)``.
 
     Typical use, one iteration::
@@ -56,24 +54,26 @@ class MITerm(nn.Module):
         self,
         critic: nn.Module,
         *,
-        bound: str = "dv",
-        gradient: str = "ema",
+        bound: str = "mine",
         ema_rate: float = 0.01,
         lr: float = 1e-4,
         optimizer: Callable[..., torch.optim.Optimizer] = torch.optim.Adam,
+        **removed,
     ):
         super().__init__()
+        refuse_removed(removed, "MITerm")
+        if removed:
+            raise TypeError(f"MITerm got unexpected keyword argument(s) {sorted(removed)}")
         if not isinstance(critic, nn.Module):
             raise TypeError(f"critic must be a torch.nn.Module, got {type(critic).__name__}")
         if getattr(critic, "n_models", 1) != 1:
             raise ValueError(f"critic must be a single network (n_models=1), got n_models={critic.n_models}")
-        self.bound = choice("bound", bound, list(FAMILY))
-        self.gradient = choice("gradient", gradient, GRADIENTS)
-        self.ema_rate = in_open_interval("ema_rate", ema_rate, 0.0, 1.0)
+        self._bound = get_bound(bound)
+        self.bound = self._bound.name
+        self.average = MovingAverage(ema_rate)
         in_open_interval("lr", lr, 0.0, float("inf"))
         object.__setattr__(self, "_critic", critic)  # not a submodule: invisible to a parent's .parameters()
         self.critic_optimizer = optimizer(critic.parameters(), lr=lr)
-        self.log_ma: torch.Tensor | None = None
 
     @property
     def critic(self) -> nn.Module:
@@ -81,8 +81,8 @@ class MITerm(nn.Module):
 
     def _apply(self, fn, *args, **kwargs):  # .to(device) / .double() move the critic too
         self._critic._apply(fn, *args, **kwargs)
-        if self.log_ma is not None:
-            self.log_ma = fn(self.log_ma)
+        if self.average.log is not None:
+            self.average.log = fn(self.average.log)
         return super()._apply(fn, *args, **kwargs)
 
     # --------------------------------------------------------------------------------- the bound
@@ -91,17 +91,12 @@ class MITerm(nn.Module):
             raise ValueError(
                 f"x and z must be (b, dim) batches with the same b >= 2, got {tuple(x.shape)} and {tuple(z.shape)}"
             )
-        if self.bound == "infonce":
-            return FAMILY["infonce"](scores(x, z) if scores is not None else _all_pairs(critic, x, z))[0]
+        if self._bound.multi_sample:
+            return bound_value(self._bound, scores=scores(x, z) if scores is not None else _all_pairs(critic, x, z))[0]
         t = critic(torch.cat([x, x]), torch.cat([z, z[derangement(x.shape[0], device=x.device)]]))[0]
         t_joint, t_marginal = t[: x.shape[0]], t[x.shape[0] :]
-        if self.bound != "dv" or self.gradient == "biased":
-            return FAMILY[self.bound](t_joint, t_marginal)
-        if training:
-            self.log_ma = update_log_ema(self.log_ma, log_mean_exp(t_marginal), self.ema_rate)
-        if self.log_ma is None:  # no critic step yet: nothing to average
-            return FAMILY["dv"](t_joint, t_marginal)
-        return t_joint.mean() - ema_log_mean_exp(t_marginal, self.log_ma)
+        average = self.average if self._bound.moving_average else None  # before any critic step: the plain DV
+        return bound_value(self._bound, t_joint, t_marginal, average=average, update=training)
 
     def update(self, x: torch.Tensor, z: torch.Tensor) -> float:
         """One ascent step of the critic on the bound of this batch (inputs detached); returns the value."""
@@ -123,6 +118,66 @@ class MITerm(nn.Module):
             return _functional(self._critic, "scores", frozen, a, b)
 
         return self._value(critic, scores if hasattr(self._critic, "scores") else None, x, z, training=False)
+
+    def step(
+        self,
+        x: torch.Tensor,
+        z: torch.Tensor,
+        *,
+        weight: float,
+        params: Iterable[torch.Tensor] | None = None,
+        model_loss: torch.Tensor | Callable[[], torch.Tensor] | None = None,
+        clip: bool = False,
+        floor: float | None = None,
+    ) -> tuple[float, torch.Tensor, torch.Tensor]:
+        r"""One iteration inside another model's training: the critic's step, then the model's MI term.
+
+        One ascent step of the critic on the detached pair (:meth:`update`), then, the critic held fixed, the
+        estimate :math:`\hat I` of the batch (:meth:`forward`) and the term :math:`w\,\hat I`. Without
+        ``model_loss`` the caller adds the term to its loss; with it, the model's gradients go to ``params`` here.
+
+        Parameters
+        ----------
+        x, z : torch.Tensor
+            ``(b, dim)`` batches, ``b >= 2``, through which the model's gradient flows.
+        weight : float
+            :math:`w`: ``-beta`` maximises the MI (a generator, an encoder), ``+beta`` penalises it (a bottleneck).
+        params : iterable of torch.Tensor, optional
+            The model's parameters, given with ``model_loss``; no other tensor's ``.grad`` is touched.
+        model_loss : torch.Tensor or callable, optional
+            The model's own loss :math:`L`, or a function returning it, called after the critic's step (like an
+            optimiser's closure), so that random numbers it draws (dropout) follow the critic's re-pairing.
+            Given, ``params`` get the gradient of :math:`L + w\hat I`.
+        clip : bool
+            With ``model_loss``: the two gradients combined by :func:`adaptive_gradient_clip` instead.
+        floor : float, optional
+            :math:`\hat I` clamped from below before weighting: ``0.0`` for a penalty (:math:`I \ge 0`).
+
+        Returns
+        -------
+        value : float
+            The critic's bound on the batch before its step (as :meth:`update`).
+        estimate, term : torch.Tensor
+            :math:`\hat I` after the step (clamped at ``floor``) and :math:`w\,\hat I`; differentiable in ``x``
+            and ``z``, their graph already freed with ``model_loss``.
+
+        References
+        ----------
+        M. I. Belghazi et al., "Mutual Information Neural Estimation", ICML 2018, §5 (§5.1: adaptive clipping).
+        """
+        for name, v in (("weight", weight), ("floor", 0.0 if floor is None else floor)):
+            in_open_interval(name, v, -float("inf"), float("inf"))  # a finite real number
+        if (model_loss is None) != (params is None) or (clip and model_loss is None):
+            raise ValueError("model_loss and params go together (and clip=True needs both)")
+        value = self.update(x, z)
+        model_loss = model_loss() if callable(model_loss) else model_loss
+        estimate = self(x, z) if floor is None else self(x, z).clamp(min=floor)
+        term = weight * estimate
+        if model_loss is not None and clip:
+            adaptive_gradient_clip(params, model_loss, term)
+        elif model_loss is not None:
+            (model_loss + term).backward(inputs=list(params))
+        return value, estimate, term
 
 
 def _all_pairs(critic: Callable, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

@@ -14,16 +14,20 @@ estimator may transform each coordinate first; a good transform removes what est
 
 A transform is *fitted* on one sample (MINE: the training split) and then applied to any other; the
 copula places a new value by its mid-rank among the fitted sample's values.
+
+:func:`prepare` is what every estimator does first, once per call: validate the pairs, split them (MINE:
+training, validation, test), fit the transform on the training rows (KSG: on all rows) and apply it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import ndtri
 
-from minelib._checks import choice
+from minelib._checks import as_samples, choice, in_open_interval, same_rows
 
 PREPROCESS = ("none", "standardize", "copula")
 Transform = Callable[[np.ndarray], np.ndarray]
@@ -96,3 +100,44 @@ def offset_columns(a: np.ndarray, threshold: float = 1e3) -> tuple[int, float] |
 def _worst(score: np.ndarray, threshold: float) -> tuple[int, float] | None:
     worst = np.unravel_index(np.argmax(score), score.shape)
     return (int(worst[-1]), float(score[worst])) if score[worst] > threshold else None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Validated pairs, split and preprocessed: ``splits[name] = (x, z)`` float64 arrays (``"all"`` without a
+    split; else ``"train"``, ``"val"``, ``"test"``), the ``transforms`` fitted on the training rows, and
+    ``train_raw``: the training rows before preprocessing (what the trust checks look at)."""
+
+    splits: dict[str, tuple[np.ndarray, np.ndarray]]
+    transforms: tuple[Transform, Transform]
+    train_raw: tuple[np.ndarray, np.ndarray]
+
+
+def checked_pair(x, z, *, max_ndim: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Paired samples validated once: ``float64`` arrays, samples in rows, finite, with the same rows
+    (``max_ndim=3`` admits an ensemble axis in front)."""
+    x, z = as_samples("x", x, max_ndim=max_ndim), as_samples("z", z, max_ndim=max_ndim)
+    same_rows(x, z)
+    return x, z
+
+
+def split_rows(n: int, val_fraction: float, test_fraction: float, seed: int | None) -> dict[str, np.ndarray]:
+    """A random three-way split of ``n`` rows: ``round(n * test_fraction)`` test rows, then
+    ``round(n * val_fraction)`` validation rows, the rest for training."""
+    in_open_interval("val_fraction", val_fraction, 0.0, 1.0)
+    in_open_interval("test_fraction", test_fraction, 0.0, 1.0)
+    n_val, n_test = int(round(n * val_fraction)), int(round(n * test_fraction))
+    order = np.random.default_rng(seed).permutation(n)
+    return {"test": order[:n_test], "val": order[n_test : n_test + n_val], "train": order[n_test + n_val :]}
+
+
+def prepare(x, z, kind: str = "standardize", *, rows: dict[str, np.ndarray] | None = None) -> Prepared:
+    """Split validated pairs ``x``, ``z`` (``(..., n, dim)`` float64, from :func:`checked_pair`) by ``rows``
+    (from :func:`split_rows`; ``None``: no split), fit ``kind`` on the training rows and apply it to every split."""
+    choice("preprocess", kind, PREPROCESS)
+    rows = rows if rows is not None else {"all": slice(None)}
+    train = rows.get("train", rows.get("all"))
+    raw = (x[..., train, :], z[..., train, :])
+    transforms = (fit_preprocess("x", kind, raw[0]), fit_preprocess("z", kind, raw[1]))
+    splits = {name: (transforms[0](x[..., r, :]), transforms[1](z[..., r, :])) for name, r in rows.items()}
+    return Prepared(splits, transforms, raw)

@@ -10,6 +10,9 @@ import pytest
 import torch
 
 import minelib as m
+from minelib.applications.ali import ALIConfig
+from minelib.applications.bottleneck import IBConfig
+from minelib.applications.gan import GANConfig
 from minelib.diagnostics import log_term_gradient_bias
 
 X, Z = m.sample_correlated_gaussians(100, 1, 0.5, seed=0)
@@ -69,14 +72,19 @@ BAD_INPUTS = [
     (lambda: m.sample_student_t(10, 2.0, x_dim=0), ValueError, "x_dim"),
     (lambda: m.estimate_mi(X, Z, method="tuba"), ValueError, "unknown method"),
     (lambda: m.estimate_mi(X, Z, steps=10, lr=1e-3, colour="red"), TypeError, "unknown option"),
-    (lambda: m.estimate_mi(X, Z, objective="f"), TypeError, "the method chooses them"),
+    (lambda: m.estimate_mi(X, Z, objective="f"), TypeError, "removed in minelib 0.2.0"),
+    (lambda: m.estimate_mi(X, Z, n_models=2), TypeError, "the method chooses them"),
     (lambda: m.estimate_mi(X, Z, n_models=2), TypeError, "the method chooses them"),
     (lambda: m.estimate_mi(X, Z, method="ksg", steps=10), TypeError, "unknown option"),
     (lambda: m.estimate_many([(X, Z)], "mine"), TypeError, "list of method names"),
     (lambda: m.estimate_many([], ["mine"]), ValueError, "pairs is empty"),
-    (lambda: m.MINE(1, 1, objective="tuba"), ValueError, "unknown objective"),
-    (lambda: m.MINE(1, 1, gradient="unbiased"), ValueError, "unknown gradient"),
-    (lambda: m.MINE(1, 1, n_models=2, objective=["dv"]), ValueError, "one per model"),
+    (lambda: m.MINE(1, 1, objective="f"), TypeError, "use bound="),
+    (lambda: m.MINE(1, 1, bound="tuba"), ValueError, "unknown bound"),
+    (lambda: m.MINE(1, 1, gradient="biased"), TypeError, "'dv' the plain minibatch gradient"),
+    (lambda: m.MINE(1, 1, steps=5), TypeError, "pass them to fit"),
+    (lambda: m.MINE(1, 1).fit(X, Z, hidden=(4,)), TypeError, "pass them to MINE"),
+    (lambda: m.MINE(1, 1, stepz=5), TypeError, "unknown setting"),
+    (lambda: m.MINE(1, 1, n_models=2, bound=["dv"]), ValueError, "one per model"),
     (lambda: m.MINE(1, 1, ema_rate=0.0), ValueError, "ema_rate"),
     (lambda: m.MINE(1, 1, ema_rate=1.5), ValueError, "ema_rate"),
     (lambda: m.MINE(1, 1, ema_rate=float("nan")), ValueError, "ema_rate"),
@@ -122,6 +130,17 @@ BAD_INPUTS = [
     (lambda: m.kl_divergence([0.5, 0.6], [0.5, 0.5]), ValueError, "sum to 1"),
     (lambda: m.mutual_information(np.array([[-0.5, 1.5]])), ValueError, "non-negative"),
     (lambda: m.StatisticsNetwork(1, 1, n_models=0), ValueError, "n_models"),
+    (lambda: m.MITerm(NET).step(XT, ZT, weight=True), ValueError, "weight must lie strictly between"),
+    (lambda: m.MITerm(NET).step(XT, ZT, weight=-1.0, clip=True), ValueError, "model_loss and params go together"),
+    # the applications' settings: one set of checks for every config
+    (lambda: GANConfig(beta=True), ValueError, "beta must be a finite number >= 0, got True"),
+    (lambda: GANConfig(mi="False"), TypeError, "mi must be True or False, got 'False'"),
+    (lambda: GANConfig(batch_size=1), ValueError, "batch_size must be at least 2"),
+    (lambda: ALIConfig(clip="yes"), TypeError, "clip must be True or False, got 'yes'"),
+    (lambda: ALIConfig(batch_norm=1), TypeError, "batch_norm must be True or False, got 1"),
+    (lambda: ALIConfig(dropout=1.0), ValueError, r"dropout must lie in \[0, 1\), got 1.0"),
+    (lambda: IBConfig(beta="0.1"), ValueError, "beta must be a finite number >= 0, got '0.1'"),
+    (lambda: IBConfig(lr_decay=0.0), ValueError, r"lr_decay must lie in \(0, 1\], got 0.0"),
 ]
 
 

@@ -35,8 +35,19 @@ from minelib.staircase import staircase
 
 GOLDEN = Path(__file__).with_name("golden.npz")
 # Keys whose float order changed on purpose (value within REORDERED_TOL of the recording), with the reason:
-REORDERED: dict[str, str] = {}
-REORDERED_TOL = 1e-12
+REORDERED: dict[str, str] = {
+    # JS's value NWJ(T + 1) is written once, as MINE wrote it (mean(T) + 1 - mean(e^T)), no longer as bounds.js
+    # wrote it (mean(T + 1) - mean(e^(T + 1 - 1))): the recorded values move by an ulp, the gradients not at all
+    "staircase/separable/estimates": "the JS members' recorded values",
+    "staircase/concat/estimates": "the JS members' recorded values",
+    "mi_term/js/updates": "the JS value",
+    "mi_term/js/value": "the JS value",
+    # JS members are evaluated on their own slice of the ensemble: float32 exp of a slice rounds one element
+    # differently from exp of the whole ensemble (vector lanes), a 1-ulp change of one test value
+    "estimate_many/js": "one test value",
+    "estimate_many/smile": "two test values",
+}
+REORDERED_TOL = 1e-6  # the values are float32 computations: a few ulps at magnitudes up to ~10 nats
 
 X, Z = m.sample_correlated_gaussians(800, dim=2, rho=0.7, seed=0)
 SMALL = dict(steps=30, batch_size=64, hidden=(16, 16), eval_every=10, seed=0)
@@ -69,8 +80,7 @@ def _many() -> dict[str, np.ndarray]:
 
 def _ensemble() -> dict[str, np.ndarray]:
     """One MINE ensemble of mixed bounds, then its estimate on fresh pairs."""
-    est = m.MINE(2, 2, n_models=5, objective=["dv", "dv", "f", "js", "smile"], gradient=["ema"] + ["biased"] * 4,
-                 hidden=(16,), seed=3)  # fmt: skip
+    est = m.MINE(2, 2, bound=["mine", "dv", "nwj", "js", "smile"], hidden=(16,), seed=3)
     est.fit(X, Z, steps=30, batch_size=32, eval_every=10, seed=4)
     fresh_x, fresh_z = m.sample_correlated_gaussians(200, dim=2, rho=0.7, seed=9)
     return {
@@ -87,8 +97,7 @@ def _mi_term(bound: str, separable: bool = False) -> dict[str, np.ndarray]:
     """Three critic steps of the MI term, then its value and its gradient with respect to the samples."""
     torch.manual_seed(0)
     critic = m.SeparableCritic(2, 2, (16,), 8) if separable else m.StatisticsNetwork(2, 2, (16,))
-    old = {"mine": ("dv", "ema"), "dv": ("dv", "biased")}.get(bound, (bound, "biased"))
-    term = m.MITerm(critic, bound=old[0], gradient=old[1], lr=1e-2)
+    term = m.MITerm(critic, bound=bound, lr=1e-2)
     x, z = torch.as_tensor(X[:32], dtype=torch.float32), torch.as_tensor(Z[:32], dtype=torch.float32)
     updates = [term.update(x, z) for _ in range(3)]
     x, z = x.clone().requires_grad_(), z.clone().requires_grad_()

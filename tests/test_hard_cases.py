@@ -181,7 +181,7 @@ def test_infonce_refuses_splits_smaller_than_a_block():
 
 def test_infonce_estimate_before_fit_needs_batch_size():
     x, z = m.sample_correlated_gaussians(64, dim=2, rho=0.5, seed=0)
-    mine = m.MINE(2, 2, objective="infonce", critic="separable", hidden=(8,), embed_dim=4, seed=0, device="cpu")
+    mine = m.MINE(2, 2, bound="infonce", critic="separable", hidden=(8,), embed_dim=4, seed=0, device="cpu")
     with pytest.raises(ValueError, match="batch_size"):
         mine.estimate(x, z)
     value = mine.estimate(x, z, batch_size=16)  # untrained, but a block size makes it defined
@@ -222,7 +222,7 @@ def test_estimate_many_accepts_the_concat_critic_for_infonce():
 def test_separable_critic_trains_the_dv_bound():
     x, z = m.sample_correlated_gaussians(1000, dim=2, rho=0.9, seed=1)
     mine = m.MINE(2, 2, critic="separable", hidden=(16,), embed_dim=8, seed=0, device="cpu")
-    assert mine.objectives == ["dv"] and isinstance(mine.T, SeparableCritic)
+    assert mine.config.bounds == ("mine",) and isinstance(mine.T, SeparableCritic)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", m.MINEWarning)
         mine.fit(x, z, steps=100, batch_size=64)

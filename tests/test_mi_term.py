@@ -104,12 +104,12 @@ def test_infonce_term_with_a_separable_critic_and_pairs_of_a_concatenated_one():
 
 def test_moving_average_enters_the_models_gradient():
     torch.manual_seed(0)
-    mi = MITerm(m.StatisticsNetwork(1, 1, hidden=(8,)), gradient="ema", ema_rate=0.01)
+    mi = MITerm(m.StatisticsNetwork(1, 1, hidden=(8,)), bound="mine", ema_rate=0.01)
     x, z = _pairs(torch.tensor(1.0))
     for _ in range(20):
         mi.update(x, z)
-    assert mi.log_ma is not None
-    biased = MITerm(mi.critic, gradient="biased")
+    assert mi.average.log is not None
+    biased = MITerm(mi.critic, bound="dv")
     xs = x.clone().requires_grad_(True)
     torch.manual_seed(1)
     (g_ema,) = torch.autograd.grad(mi(xs, z), xs)
@@ -139,8 +139,8 @@ def test_adaptive_gradient_clip_uses_every_tensor_and_clips_the_mi_part():
     [
         (lambda: MITerm("net"), TypeError, "critic must be a torch.nn.Module"),
         (lambda: MITerm(m.StatisticsNetwork(1, 1, n_models=2)), ValueError, "n_models=1"),
-        (lambda: MITerm(m.StatisticsNetwork(1, 1), bound="mine"), ValueError, "unknown bound"),
-        (lambda: MITerm(m.StatisticsNetwork(1, 1), gradient="adam"), ValueError, "unknown gradient"),
+        (lambda: MITerm(m.StatisticsNetwork(1, 1), bound="tuba"), ValueError, "unknown bound"),
+        (lambda: MITerm(m.StatisticsNetwork(1, 1), gradient="ema"), TypeError, "bound="),
         (lambda: MITerm(m.StatisticsNetwork(1, 1), ema_rate=1.0), ValueError, "ema_rate"),
         (lambda: MITerm(m.StatisticsNetwork(1, 1))(torch.zeros(4, 1), torch.zeros(3, 1)), ValueError, "same b"),
         (lambda: adaptive_gradient_clip([torch.zeros(2)], torch.zeros(()), torch.zeros(())), ValueError, "requires"),
@@ -150,3 +150,59 @@ def test_adaptive_gradient_clip_uses_every_tensor_and_clips_the_mi_part():
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def _step_setup(seed: int = 0):
+    torch.manual_seed(seed)
+    mi = MITerm(m.StatisticsNetwork(1, 1, hidden=(8,)), lr=1e-2)
+    g = torch.Generator().manual_seed(seed)
+    x, noise = torch.randn(64, 1, generator=g), torch.randn(64, 1, generator=g)
+    return mi, x, noise
+
+
+@pytest.mark.parametrize("clip", [False, True])
+def test_step_is_one_critic_step_then_the_models_gradient_of_its_loss_plus_the_weighted_term(clip):
+    mi, x, noise = _step_setup()
+    by_hand = _step_setup()[0]  # the same critic, stepped by hand
+    before = [p.detach().clone() for p in mi.critic.parameters()]
+    a = torch.nn.Parameter(torch.tensor(1.5))  # the "model": z = a x + noise
+
+    def model_loss():
+        return (a - 1.0) ** 2
+
+    torch.manual_seed(1)  # the same re-pairings for both
+    value, estimate, term = mi.step(x, a * x + noise, weight=-0.5, params=[a], model_loss=model_loss(), clip=clip)
+    grad, a.grad = a.grad, None
+    torch.manual_seed(1)
+    value_by_hand = by_hand.update(x, (a * x + noise).detach())
+    term_by_hand = -0.5 * by_hand(x, a * x + noise)
+    if clip:
+        adaptive_gradient_clip([a], model_loss(), term_by_hand)
+    else:
+        (model_loss() + term_by_hand).backward()
+    assert value == value_by_hand
+    assert torch.equal(grad, a.grad) and grad != 2 * (1.5 - 1.0)  # the MI term's gradient is in it
+    assert torch.equal(term, term_by_hand.detach()) and torch.equal(term, -0.5 * estimate)
+    for p, q, p0 in zip(mi.critic.parameters(), by_hand.critic.parameters(), before):
+        assert torch.equal(p, q) and not torch.equal(p, p0)  # exactly one optimiser step of the critic
+
+
+def test_step_without_a_model_loss_returns_the_term_and_a_floor_clamps_a_negative_estimate():
+    class Anti(torch.nn.Module):  # scores the joint pairs (z = x) lowest: the DV estimate is negative
+        def __init__(self):
+            super().__init__()
+            self.k = torch.nn.Parameter(torch.tensor(5.0))
+
+        def forward(self, x, z):
+            return (self.k * (x - z).pow(2).sum(-1)).unsqueeze(0)
+
+    x = torch.randn(32, 1, generator=torch.Generator().manual_seed(0))
+    z = x.clone().requires_grad_()
+    mi = MITerm(Anti(), lr=1e-3)
+    _, estimate, term = mi.step(x, z, weight=2.0)
+    assert estimate < 0 and torch.equal(term, 2.0 * estimate) and term.requires_grad
+    assert z.grad is None  # nothing was backpropagated
+    _, floored, term = mi.step(x, z, weight=2.0, floor=0.0)
+    assert floored == 0.0 and term == 0.0
+    term.backward()
+    assert torch.all(z.grad == 0)  # a clamped estimate rewards nothing
