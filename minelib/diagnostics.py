@@ -35,6 +35,25 @@ def _flat_grad(net: StatisticsNetwork, value: torch.Tensor) -> torch.Tensor:
     return torch.cat([g.reshape(-1) for g in grads])
 
 
+def _check(x, z_marginal, batch_size, rule, ema_rate, n_batches, n_groups, seed) -> None:
+    for name, v in (("batch_size", batch_size), ("n_batches", n_batches), ("n_groups", n_groups)):
+        positive_int(name, v)
+    choice("rule", rule, ["biased", "ema"])
+    in_open_interval("ema_rate", ema_rate, 0.0, 1.0)
+    seed_value("seed", seed)
+    if n_groups < 2:
+        raise ValueError(f"n_groups must be at least 2 (the standard error needs two groups), got {n_groups}")
+    for name, a in (("x", x), ("z_marginal", z_marginal)):
+        if not isinstance(a, torch.Tensor) or a.ndim != 2 or not a.dtype.is_floating_point:
+            raise TypeError(f"{name} must be a 2-D floating-point torch tensor (samples in rows)")
+    if x.shape[0] != z_marginal.shape[0]:
+        raise ValueError(
+            f"x and z_marginal must have the same number of samples, got {x.shape[0]} and {z_marginal.shape[0]}"
+        )
+    if n_batches % n_groups:
+        raise ValueError(f"n_batches={n_batches} must be a multiple of n_groups={n_groups}")
+
+
 def log_term_gradient_bias(
     net: StatisticsNetwork,
     x: torch.Tensor,
@@ -52,24 +71,8 @@ def log_term_gradient_bias(
     ``rule``: ``"biased"`` (plain minibatch gradient) or ``"ema"`` (moving average of rate ``ema_rate``
     in the denominator, run over the batches in order after a burn-in of ``5 / ema_rate`` batches).
     """
-    batch_size, n_batches, n_groups = (
-        positive_int(k, v) for k, v in [("batch_size", batch_size), ("n_batches", n_batches), ("n_groups", n_groups)]
-    )
-    choice("rule", rule, ["biased", "ema"])
-    in_open_interval("ema_rate", ema_rate, 0.0, 1.0)
-    seed_value("seed", seed)
-    if n_groups < 2:
-        raise ValueError(f"n_groups must be at least 2 (the standard error needs two groups), got {n_groups}")
-    for name, a in (("x", x), ("z_marginal", z_marginal)):
-        if not isinstance(a, torch.Tensor) or a.ndim != 2 or not a.dtype.is_floating_point:
-            raise TypeError(f"{name} must be a 2-D floating-point torch tensor (samples in rows)")
-    if x.shape[0] != z_marginal.shape[0]:
-        raise ValueError(
-            f"x and z_marginal must have the same number of samples, got {x.shape[0]} and {z_marginal.shape[0]}"
-        )
+    _check(x, z_marginal, batch_size, rule, ema_rate, n_batches, n_groups, seed)
     n_pool = x.shape[0]
-    if n_batches % n_groups:
-        raise ValueError(f"n_batches={n_batches} must be a multiple of n_groups={n_groups}")
 
     def critic(idx: torch.Tensor) -> torch.Tensor:  # T on the pool rows idx, shaped like idx
         return net(x[idx].reshape(-1, x.shape[1]), z_marginal[idx].reshape(-1, z_marginal.shape[1]))[0].reshape(
