@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -104,6 +105,40 @@ def in_open_interval(name: str, v: float, lo: float, hi: float) -> float:
     return float(v)
 
 
+def non_negative(name: str, v: float) -> float:
+    """A finite real number ``>= 0`` (``True`` and ``False`` are not numbers here), e.g. a weight ``beta``."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+    return float(v)
+
+
+_BRACKETS = {"neither": "()", "left": "[)", "right": "(]", "both": "[]"}
+
+
+def in_interval(name: str, v: float, lo: float, hi: float, *, closed: str = "right") -> float:
+    """A real number (not a ``bool``) between ``lo`` and ``hi``; ``closed`` says which ends belong to the
+    interval: ``"right"`` is :math:`(lo, hi]`, ``"left"`` :math:`[lo, hi)`, ``"both"`` or ``"neither"``."""
+    left, right = _BRACKETS[choice("closed", closed, list(_BRACKETS))]
+    ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and not math.isnan(v)
+    if ok:
+        ok = (lo <= v if left == "[" else lo < v) and (v <= hi if right == "]" else v < hi)
+    if not ok:
+        raise ValueError(f"{name} must lie in {left}{lo:g}, {hi:g}{right}, got {v!r}")
+    return float(v)
+
+
+def flag(name: str, v: bool) -> bool:
+    """A switch: ``True`` or ``False`` only (not ``0``, ``1``, ``None`` or the string ``"False"``)."""
+    if not isinstance(v, bool):
+        raise TypeError(f"{name} must be True or False, got {v!r}")
+    return v
+
+
+def derived_seed(seed: int | None, offset: int) -> int | None:
+    """The seed of a second random stream of a run seeded with ``seed``: ``seed + offset`` (None stays None)."""
+    return None if seed is None else seed + offset
+
+
 def choice(name: str, v: str, allowed: Sequence[str]) -> str:
     if not isinstance(v, str) or v not in allowed:
         raise ValueError(f"unknown {name} {v!r}; choose one of {', '.join(map(repr, allowed))}")
@@ -139,6 +174,29 @@ def torch_generator(seed: int | None, device: str | torch.device = "cpu") -> tor
     else:
         gen.manual_seed(seed)
     return gen
+
+
+@contextmanager
+def seeded(seed: int | None, device: torch.device) -> Iterator[None]:
+    """Inside: torch's global generator seeded with ``seed`` (left as it is when ``seed`` is None), and with it
+    the CUDA generator of ``device`` when that is a GPU; after: both restored, so a seeded run is reproducible
+    and leaves the caller's random state alone."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield
+
+
+def sampled_batch(name: str, batch, shape: tuple[int | None, ...]) -> np.ndarray:
+    """A batch returned by a data function ``name``, as a finite ``float32`` array of ``shape`` (``None``: any
+    size > 0 along that axis)."""
+    a = np.asarray(batch, dtype=np.float32)
+    if a.ndim != len(shape) or any(n == 0 or (want is not None and n != want) for n, want in zip(a.shape, shape)):
+        want = str(tuple("dim" if n is None else n for n in shape)).replace("'", "")
+        raise ValueError(f"{name} must return an array of shape {want}, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} returned NaN or infinite values (in float32)")
+    return a
 
 
 def device_value(name: str, device: str | torch.device | None) -> torch.device:

@@ -4,6 +4,8 @@ An ensemble holds ``n_models`` MLPs with stacked weights of shape ``(n_models, f
 batched matrix product (``torch.baddbmm``) runs all of them at once. Members share nothing, and a
 summed loss gives each member exactly its own gradient, so training an ensemble is training
 ``n_models`` networks side by side, in one pass instead of a Python loop.
+
+:func:`mlp` is the plain ``nn.Sequential`` MLP that the applications build their networks from.
 """
 
 from __future__ import annotations
@@ -131,3 +133,15 @@ class SeparableCritic(nn.Module):
         """The paired values ``T_k(x_i, z_i)``: ``(n_models, n)``."""
         gx, hz = self._embed(x, z)
         return (gx * hz).sum(-1)
+
+
+def mlp(sizes: Sequence[int], leaky: bool = False, batch_norm: bool = False) -> nn.Sequential:
+    """Linear layers of the given sizes; between them (none after the last) batch normalisation if
+    ``batch_norm``, then ReLU, or LeakyReLU with slope 0.2 if ``leaky``."""
+    layers: list[nn.Module] = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(fan_in, fan_out))
+        if i < len(sizes) - 2:
+            layers.extend([nn.BatchNorm1d(fan_out)] if batch_norm else [])
+            layers.append(nn.LeakyReLU(0.2) if leaky else nn.ReLU())
+    return nn.Sequential(*layers)

@@ -42,13 +42,25 @@ import torch
 from torch import nn
 from tqdm.auto import trange
 
-from minelib._checks import device_value, in_open_interval, positive_int, seed_value, torch_generator, widths
+from minelib._checks import (
+    derived_seed,
+    device_value,
+    flag,
+    in_interval,
+    in_open_interval,
+    non_negative,
+    positive_int,
+    sampled_batch,
+    seed_value,
+    seeded,
+    torch_generator,
+    widths,
+)
 from minelib.applications.classifier import DigitCNN, predict
-from minelib.applications.gan import mlp
 from minelib.applications.toy import GRID
-from minelib.mi_term import MITerm, adaptive_gradient_clip
+from minelib.mi_term import MITerm
 from minelib.mnist import MNIST
-from minelib.nets import StatisticsNetwork
+from minelib.nets import StatisticsNetwork, mlp
 
 
 class Encoder(nn.Module):
@@ -163,17 +175,14 @@ class ALIConfig:
             raise ValueError(f"batch_size must be at least 2 (the MI term pairs samples), got {self.batch_size}")
         in_open_interval("lr", self.lr, 0.0, math.inf)
         in_open_interval("critic_lr", self.critic_lr, 0.0, math.inf)
-        if isinstance(self.beta, bool) or not isinstance(self.beta, (int, float)) or not 0 <= self.beta < math.inf:
-            raise ValueError(f"beta must be a finite number >= 0, got {self.beta!r}")
+        non_negative("beta", self.beta)
         for name in ("mi", "clip", "leaky", "batch_norm"):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+            flag(name, getattr(self, name))
         positive_int("z_dim", self.z_dim)
         if not widths("hidden", self.hidden):
             raise ValueError("hidden must hold at least one width")
         widths("critic_hidden", self.critic_hidden)
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+        in_interval("dropout", self.dropout, 0.0, 1.0, closed="left")
         seed_value("seed", self.seed)
 
     @property
@@ -247,68 +256,79 @@ def train_ali(
     if not callable(sample_data):
         raise TypeError(f"sample_data must be a function (n, rng) -> (n, dim) array, got {type(sample_data).__name__}")
     device = device_value("device", device)
-    # torch's global generator (initialisations, dropout, the MI term's re-pairings) is seeded inside and
-    # restored after, so a run is reproducible and leaves the caller's random state alone
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        if config.seed is not None:
-            torch.manual_seed(config.seed)
+    with seeded(config.seed, device):  # torch's global generator: initialisations, dropout, the re-pairings
         return _train(sample_data, config, device, progress)
 
 
 def _train(sample_data, config: ALIConfig, device: torch.device, progress: bool) -> ALIRun:
     rng = np.random.default_rng(config.seed)
     b = config.batch_size
-    first = _checked_batch(sample_data(b, rng), b, None)  # the data's dimension picks the networks
-    x_dim, pixels = first.shape[1], first.shape[1] != 2
-    E = Encoder(x_dim, config.z_dim, config.hidden, leaky=config.leaky, pixels=pixels).to(device)
-    G = Decoder(config.z_dim, x_dim, config.hidden, pixels=pixels, batch_norm=config.batch_norm).to(device)
-    D = JointDiscriminator(x_dim, config.z_dim, config.hidden, config.dropout, leaky=config.leaky, pixels=pixels)
-    D = D.to(device)
-    mi = None
-    if config.uses_mi:
-        mi = MITerm(StatisticsNetwork(x_dim, config.z_dim, config.critic_hidden), lr=config.critic_lr).to(device)
+    first = _batch(sample_data, rng, b, None)  # the data's dimension picks the networks
+    E, G, D, mi = _networks(config, first.shape[1], device)
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=(0.5, 0.999))
     opt_eg = torch.optim.Adam([*E.parameters(), *G.parameters()], lr=config.lr, betas=(0.5, 0.999))
-    gen = torch_generator(None if config.seed is None else config.seed + 1)
-    bce = nn.functional.binary_cross_entropy_with_logits
-    ones, zeros = torch.ones(b, device=device), torch.zeros(b, device=device)
+    gen = torch_generator(derived_seed(config.seed, 1))
     history = {k: np.full(config.steps, np.nan) for k in ("d_loss", "eg_loss", "mi")}
     for step in trange(config.steps, disable=not progress, desc="ALI + MINE" if mi else "ALI", leave=False):
-        batch = first if step == 0 else _checked_batch(sample_data(b, rng), b, x_dim)
+        batch = first if step == 0 else _batch(sample_data, rng, b, first.shape[1])
         x = torch.as_tensor(batch, dtype=torch.float32, device=device)
         z_enc = E(x, gen)  # (x, E(x)): the encoder's pairs
         z_prior = torch.randn(b, config.z_dim, generator=gen).to(device)
         x_gen = G(z_prior)  # (G(z), z): the generator's pairs
-        d_loss = bce(D(x, z_enc.detach()), ones) + bce(D(x_gen.detach(), z_prior), zeros)
+        d_loss = _bce(D(x, z_enc.detach()), 1.0) + _bce(D(x_gen.detach(), z_prior), 0.0)
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
-        if mi is not None:
-            history["mi"][step] = mi.update(x, z_enc.detach())
-        # labels swapped: the two losses touch disjoint networks (E's pairs hold no G, G's pairs no E)
-        e_loss, g_loss = bce(D(x, z_enc), zeros), bce(D(x_gen, z_prior), ones)
         opt_eg.zero_grad(set_to_none=True)
-        g_loss.backward(inputs=list(G.parameters()))
-        if mi is None:
-            e_loss.backward(inputs=list(E.parameters()))
-        else:
-            mi_loss = -config.beta * mi(x, z_enc)  # its gradient reaches the encoder only
-            if config.clip:
-                adaptive_gradient_clip(E.parameters(), e_loss, mi_loss)
-            else:
-                (e_loss + mi_loss).backward(inputs=list(E.parameters()))
+        history["mi"][step], eg_loss = _eg_gradients((E, G, D), mi, config, (x, z_enc), (x_gen, z_prior))
         opt_eg.step()
-        history["d_loss"][step], history["eg_loss"][step] = d_loss.item(), e_loss.item() + g_loss.item()
+        history["d_loss"][step], history["eg_loss"][step] = d_loss.item(), eg_loss
     return ALIRun(E.eval(), G.eval(), D.eval(), config, mi, history)
 
 
-def _checked_batch(batch, n: int, dim: int | None) -> np.ndarray:
-    a = np.asarray(batch, dtype=np.float64)
-    if a.ndim != 2 or a.shape[0] != n or (dim is not None and a.shape[1] != dim) or a.shape[1] == 0:
-        want = f"(n, {dim})" if dim else "(n, dim)"
-        raise ValueError(f"sample_data(n, rng) must return a {want} array with n = {n}, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError("sample_data(n, rng) returned NaN or infinite values")
+def _networks(config: ALIConfig, x_dim: int, device) -> tuple[Encoder, Decoder, JointDiscriminator, MITerm | None]:
+    """The encoder, generator, discriminator and (with ``config.uses_mi``) the MI term, in this order of
+    initialisation; pixels unless the data are 2-D points."""
+    pixels = x_dim != 2
+    E = Encoder(x_dim, config.z_dim, config.hidden, leaky=config.leaky, pixels=pixels).to(device)
+    G = Decoder(config.z_dim, x_dim, config.hidden, pixels=pixels, batch_norm=config.batch_norm).to(device)
+    D = JointDiscriminator(x_dim, config.z_dim, config.hidden, config.dropout, leaky=config.leaky, pixels=pixels)
+    mi = None
+    if config.uses_mi:
+        mi = MITerm(StatisticsNetwork(x_dim, config.z_dim, config.critic_hidden), lr=config.critic_lr).to(device)
+    return E, G, D.to(device), mi
+
+
+def _bce(logits: torch.Tensor, label: float) -> torch.Tensor:
+    """Binary cross-entropy of ``logits`` against one ``label`` for every pair."""
+    return nn.functional.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
+
+
+def _eg_gradients(nets, mi: MITerm | None, config: ALIConfig, encoder_pairs, generator_pairs) -> tuple[float, float]:
+    """Set the gradients of the encoder-and-generator step (the MI term's critic stepped first); return the
+    critic's DV value (NaN without the MI term) and the sum of the two adversarial losses."""
+    E, G, D = nets
+    losses = []
+
+    def e_loss() -> torch.Tensor:  # called after the critic's step: D's dropout draws follow its re-pairing
+        # labels swapped: the two losses touch disjoint networks (E's pairs hold no G, G's pairs no E)
+        losses.extend([_bce(D(*encoder_pairs), 0.0), _bce(D(*generator_pairs), 1.0)])
+        losses[1].backward(inputs=list(G.parameters()))
+        return losses[0]
+
+    if mi is None:
+        e_loss().backward(inputs=list(E.parameters()))
+        value = math.nan
+    else:  # the MI term's gradient reaches the encoder only (x is data)
+        value = mi.step(
+            *encoder_pairs, weight=-config.beta, params=E.parameters(), model_loss=e_loss, clip=config.clip
+        )[0]
+    return value, losses[0].item() + losses[1].item()
+
+
+def _batch(sample_data, rng: np.random.Generator, n: int, dim: int | None) -> np.ndarray:
+    """A checked batch of ``n`` samples (of ``dim`` coordinates, once known); other than 2-D points, pixels."""
+    a = sampled_batch("sample_data(n, rng)", sample_data(n, rng), (n, dim))
     if a.shape[1] != 2 and (a.min() < 0 or a.max() > 1):
         raise ValueError(f"sample_data(n, rng): {a.shape[1]}-D data are taken as pixels and must lie in [0, 1]")
     return a

@@ -51,17 +51,20 @@ from tqdm.auto import trange
 
 from minelib._checks import (
     choice,
+    derived_seed,
     device_value,
+    in_interval,
     in_open_interval,
+    non_negative,
     positive_int,
     seed_value,
+    seeded,
     torch_generator,
     widths,
 )
-from minelib.applications.gan import mlp
 from minelib.mi_term import MITerm
 from minelib.mnist import MNIST
-from minelib.nets import StatisticsNetwork
+from minelib.nets import StatisticsNetwork, mlp
 
 METHODS = ("baseline", "vib", "mine")
 IN_DIM, N_CLASSES = 784, 10
@@ -158,14 +161,12 @@ class IBConfig:
 
     def __post_init__(self):
         choice("method", self.method, METHODS)
-        if isinstance(self.beta, bool) or not isinstance(self.beta, (int, float)) or not 0 <= self.beta < math.inf:
-            raise ValueError(f"beta must be a finite number >= 0, got {self.beta!r}")
+        non_negative("beta", self.beta)
         positive_int("epochs", self.epochs)
         if positive_int("batch_size", self.batch_size) < 2:
             raise ValueError(f"batch_size must be at least 2 (MINE re-pairs a batch), got {self.batch_size}")
         in_open_interval("lr", self.lr, 0.0, math.inf)
-        if isinstance(self.lr_decay, bool) or not isinstance(self.lr_decay, (int, float)) or not 0 < self.lr_decay <= 1:
-            raise ValueError(f"lr_decay must lie in (0, 1], got {self.lr_decay!r}")
+        in_interval("lr_decay", self.lr_decay, 0.0, 1.0, closed="right")
         positive_int("decay_every", self.decay_every)
         in_open_interval("polyak", self.polyak, 0.0, 1.0)
         widths("hidden", self.hidden)
@@ -308,11 +309,7 @@ def train_ib(
     if len(train.labels) < config.batch_size:
         raise ValueError(f"batch_size ({config.batch_size}) exceeds the {len(train.labels)} training digits")
     device = device_value("device", device)
-    # torch's global generator (initialisations, the draws of z, the critics' re-pairings) is seeded inside and
-    # restored after, so a run is reproducible and leaves the caller's random state alone
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        if config.seed is not None:
-            torch.manual_seed(config.seed)
+    with seeded(config.seed, device):  # torch's global generator: initialisations, the draws of z, the re-pairings
         return _train(train, test, config, device, progress)
 
 
@@ -329,7 +326,7 @@ def _train(train: MNIST, test: MNIST | None, config: IBConfig, device: torch.dev
     schedule = torch.optim.lr_scheduler.StepLR(opt, step_size=config.decay_every, gamma=config.lr_decay)
     x_all, y_all = _features("train", train.images, device), torch.as_tensor(train.labels, device=device).long()
     x_test = None if test is None else _features("test", test.images, device)
-    order_gen = torch_generator(None if config.seed is None else config.seed + 1)
+    order_gen = torch_generator(derived_seed(config.seed, 1))
     keys = ("loss", "ce", "penalty", "i_xz", "i_zy", "test_error", "lr")
     history = {k: np.full(config.epochs, np.nan) for k in keys}
     b, steps = config.batch_size, 0
@@ -341,20 +338,9 @@ def _train(train: MNIST, test: MNIST | None, config: IBConfig, device: torch.dev
         for i in range(n_batches):
             rows = order[i * b : (i + 1) * b]
             x, y = x_all[rows], y_all[rows]
-            z, mu, sigma = model.represent(x)
-            sums["i_xz"] += monitor.update(x, z.detach())
-            ce = nn.functional.cross_entropy(model.decoder(z), y)
-            if method == "vib":
-                penalty = kl_to_standard_normal(mu, sigma)
-            elif method == "mine":
-                mi.update(x, z.detach())  # the critic first, with its own optimiser ...
-                # ... then its bound, differentiable in z only, and never below 0: I(X;Z) >= 0, so a negative
-                # estimate is the critic lagging behind the encoder, and rewarding it lets the encoder run away from
-                # the critic (at beta = 1 the estimate fell to -400 nats and training diverged)
-                penalty = mi(x, z).clamp(min=0.0)
-            else:
-                penalty = torch.zeros((), device=device)
-            loss = ce + beta * penalty if method != "baseline" else ce
+            draw = model.represent(x)  # (z, mu, sigma)
+            sums["i_xz"] += monitor.update(x, draw[0].detach())
+            loss, ce, penalty = _objective(model, mi, config, x, y, draw)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"the {method} loss became {loss.item()} at epoch {epoch}, batch {i} (beta = {beta}): lower beta "
@@ -373,9 +359,26 @@ def _train(train: MNIST, test: MNIST | None, config: IBConfig, device: torch.dev
         if test is None:
             history["i_zy"][epoch] = _label_entropy(train.labels) - history["ce"][epoch]
         else:
-            eval_seed = None if config.seed is None else config.seed + 2
+            eval_seed = derived_seed(config.seed, 2)
             history["i_zy"][epoch], history["test_error"][epoch] = _evaluate(average, x_test, test, config, eval_seed)
     return IBRun(average.eval(), config, history, mi, monitor)
+
+
+def _objective(model: IBClassifier, mi: MITerm | None, config: IBConfig, x, y, draw) -> tuple[torch.Tensor, ...]:
+    """``(loss, cross-entropy, penalty)`` of a batch ``(x, y)`` whose representation ``draw = (z, mu, sigma)``
+    was drawn: the loss is cross-entropy + beta * penalty (the baseline: the cross-entropy alone)."""
+    z, mu, sigma = draw
+    ce = nn.functional.cross_entropy(model.decoder(z), y)
+    if config.method == "vib":
+        penalty = kl_to_standard_normal(mu, sigma)
+        return ce + config.beta * penalty, ce, penalty
+    if config.method == "mine":
+        # the critic's step, with its own optimiser, then its bound, differentiable in z only and never below 0:
+        # I(X;Z) >= 0, so a negative estimate is the critic lagging behind the encoder, and rewarding it lets the
+        # encoder run away from the critic (at beta = 1 the estimate fell to -400 nats and training diverged)
+        _, penalty, term = mi.step(x, z, weight=config.beta, floor=0.0)
+        return ce + term, ce, penalty
+    return ce, ce, torch.zeros((), device=x.device)
 
 
 @torch.no_grad()

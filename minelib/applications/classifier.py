@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from tqdm.auto import trange
 
-from minelib._checks import device_value, in_open_interval, positive_int, seed_value
+from minelib._checks import device_value, in_open_interval, positive_int, seed_value, seeded
 from minelib.mnist import MNIST, data_dir, load_mnist
 
 
@@ -65,8 +65,7 @@ def train_classifier(
     in_open_interval("lr", lr, 0.0, float("inf"))
     device = device_value("device", device)
     gen = torch.Generator().manual_seed(seed_value("seed", seed))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed, torch.device("cpu")):  # the initialisation, from torch's global generator (restored after)
         model = DigitCNN().to(device)
     x, y = _as_input(data.images, device), torch.as_tensor(data.labels.astype(np.int64), device=device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)

@@ -39,29 +39,22 @@ from tqdm.auto import trange
 
 from minelib._checks import (
     choice,
+    derived_seed,
     device_value,
+    flag,
     in_open_interval,
+    non_negative,
     positive_int,
+    sampled_batch,
     seed_value,
+    seeded,
     torch_generator,
     widths,
 )
-from minelib.mi_term import MITerm, adaptive_gradient_clip
-from minelib.nets import StatisticsNetwork
+from minelib.mi_term import MITerm
+from minelib.nets import StatisticsNetwork, mlp
 
 CODES = ("categorical", "gaussian")
-
-
-def mlp(sizes: Sequence[int], leaky: bool = False, batch_norm: bool = False) -> nn.Sequential:
-    """Linear layers of the given sizes; between them (none after the last) batch normalisation if
-    ``batch_norm``, then ReLU, or LeakyReLU with slope 0.2 if ``leaky``."""
-    layers: list[nn.Module] = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(fan_in, fan_out))
-        if i < len(sizes) - 2:
-            layers.extend([nn.BatchNorm1d(fan_out)] if batch_norm else [])
-            layers.append(nn.LeakyReLU(0.2) if leaky else nn.ReLU())
-    return nn.Sequential(*layers)
 
 
 class Generator(nn.Module):
@@ -90,7 +83,8 @@ class Discriminator(nn.Module):
 
 @dataclass(frozen=True)
 class GANConfig:
-    """Settings of :func:`train_gan`. ``beta = 0`` (or ``mi=False``) trains a plain GAN."""
+    """Settings of :func:`train_gan`. ``beta = 0`` (or ``mi=False``) trains a plain GAN. Batches hold at least
+    2 samples (the MI term re-pairs a batch)."""
 
     steps: int = 5000
     batch_size: int = 256
@@ -108,11 +102,13 @@ class GANConfig:
 
     def __post_init__(self):
         positive_int("steps", self.steps)
-        positive_int("batch_size", self.batch_size)
+        if positive_int("batch_size", self.batch_size) < 2:
+            raise ValueError(f"batch_size must be at least 2 (the MI term re-pairs a batch), got {self.batch_size}")
         in_open_interval("lr", self.lr, 0.0, math.inf)
         in_open_interval("critic_lr", self.critic_lr, 0.0, math.inf)
-        if not (isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and self.beta >= 0):
-            raise ValueError(f"beta must be a finite number >= 0, got {self.beta!r}")
+        non_negative("beta", self.beta)
+        flag("mi", self.mi)
+        flag("clip", self.clip)
         choice("code", self.code, CODES)
         positive_int("code_dim", self.code_dim)
         positive_int("code_groups", self.code_groups)
@@ -183,11 +179,7 @@ def train_gan(
     if not isinstance(config, GANConfig):
         raise TypeError(f"config must be a GANConfig, got {type(config).__name__}")
     device = device_value("device", device)
-    # torch's global generator (initialisations, and the MI term's re-pairings) is seeded inside and restored
-    # after, so a run is reproducible and leaves the caller's random state alone
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        if config.seed is not None:
-            torch.manual_seed(config.seed)
+    with seeded(config.seed, device):  # torch's global generator: initialisations, the MI term's re-pairings
         G, D, critic = networks(config)
         return _train(sample_data, config, G.to(device), D.to(device), critic, device, progress)
 
@@ -198,13 +190,13 @@ def _train(sample_data, config: GANConfig, G, D, critic, device: torch.device, p
     mi = MITerm(critic, lr=config.critic_lr).to(device) if use_mi else None
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=(0.5, 0.999))
-    gen = torch_generator(None if config.seed is None else config.seed + 1)
+    gen = torch_generator(derived_seed(config.seed, 1))
     bce = nn.functional.binary_cross_entropy_with_logits
     history = {k: np.full(config.steps, np.nan) for k in ("d_loss", "g_loss", "mi")}
     b = config.batch_size
     for step in trange(config.steps, disable=not progress, desc="GAN + MINE" if use_mi else "GAN", leave=False):
-        real = torch.as_tensor(_checked_batch(sample_data(b, rng), (b, *G.out_shape)), dtype=torch.float32)
-        real = real.to(device)
+        real = sampled_batch("sample_data(n, rng)", sample_data(b, rng), (b, *G.out_shape))
+        real = torch.as_tensor(real, dtype=torch.float32).to(device)
         eps, c = _noise_and_code(b, config, gen, device)
         fake = G(eps, c)
         d_real, d_fake = D(real), D(fake.detach())
@@ -216,20 +208,10 @@ def _train(sample_data, config: GANConfig, G, D, critic, device: torch.device, p
         opt_g.zero_grad(set_to_none=True)
         if mi is None:
             g_loss.backward()
-        else:
-            history["mi"][step] = mi.update(fake.detach().flatten(1), c)
-            mi_loss = -config.beta * mi(fake.flatten(1), c)
-            if config.clip:
-                adaptive_gradient_clip(G.parameters(), g_loss, mi_loss)
-            else:
-                (g_loss + mi_loss).backward()
+        else:  # the critic's step, then the generator's gradient of g_loss - beta I(G; c)
+            history["mi"][step] = mi.step(
+                fake.flatten(1), c, weight=-config.beta, params=G.parameters(), model_loss=g_loss, clip=config.clip
+            )[0]
         opt_g.step()
         history["d_loss"][step], history["g_loss"][step] = d_loss.item(), g_loss.item()
     return GANRun(G, config, history)
-
-
-def _checked_batch(batch, shape: tuple[int, ...]) -> np.ndarray:
-    a = np.asarray(batch, dtype=np.float32)
-    if a.shape != shape or not np.all(np.isfinite(a)):
-        raise ValueError(f"sample_data(n, rng) must return a finite array of shape {shape}, got shape {a.shape}")
-    return a

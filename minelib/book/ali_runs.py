@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
@@ -67,14 +67,7 @@ def ali_experiment(
     choice("data", data, DATA)
     seeds, steps, n_eval = positive_int("seeds", seeds), positive_int("steps", steps), positive_int("n_eval", n_eval)
     device = device_value("device", device)
-    if data == "MNIST":
-        train, test = load_mnist(source, "train"), load_mnist(source, "test")
-        sampler, model = mnist_sampler(train), classifier(source, device=device)
-        inputs, labels = test.images[:n_eval].reshape(-1, 784) / 255.0, test.labels[:n_eval]
-        origin = {"source": train.source, "checksum": train.checksum}
-    else:
-        sampler, (inputs, _) = grid_sampler(0.1), sample_grid(n_eval, 0.1, seed=10_000)
-        origin = {"source": None, "checksum": None}
+    sampler, inputs, score, origin = _data_and_scorer(data, n_eval, source, device)
     rows, examples = [], {}
     for variant, seed in tqdm([(v, s) for v in variants for s in range(seeds)], disable=not progress, desc="ALI"):
         config = dataclasses.replace(base, steps=steps, seed=seed, **dict(variants[variant]))
@@ -83,11 +76,7 @@ def ali_experiment(
         seconds = time.perf_counter() - start
         x_hat = run.reconstruct(inputs)
         examples[(variant, seed)] = (inputs[:10], x_hat[:10])
-        if data == "MNIST":
-            accuracy = reconstruction_accuracy(model, x_hat.reshape(-1, 28, 28), labels)
-            similarity = ms_ssim(inputs.reshape(-1, 28, 28), np.clip(x_hat, 0, 1).reshape(-1, 28, 28))
-        else:
-            accuracy, similarity = mode_accuracy(inputs, x_hat), None
+        accuracy, similarity = score(x_hat)
         mi = run.history["mi"][-max(1, steps // 10) :]
         rows.append(
             {
@@ -107,3 +96,28 @@ def ali_experiment(
             }
         )
     return {"rows": rows, "examples": examples}
+
+
+def _data_and_scorer(
+    data: str, n_eval: int, source: str, device: torch.device
+) -> tuple[Callable, np.ndarray, Callable, dict]:
+    """``(sampler, inputs, score, origin)``: the training data's ``sampler(n, rng)``, the ``n_eval`` held-out
+    ``inputs``, ``score(x_hat) -> (accuracy, MS-SSIM or None)`` of their reconstructions, and the data's origin
+    (MNIST's source and checksum) for the rows."""
+    if data == "MNIST":
+        train, test = load_mnist(source, "train"), load_mnist(source, "test")
+        sampler, model = mnist_sampler(train), classifier(source, device=device)
+        inputs, labels = test.images[:n_eval].reshape(-1, 784) / 255.0, test.labels[:n_eval]
+
+        def score(x_hat: np.ndarray) -> tuple[float, float]:
+            accuracy = reconstruction_accuracy(model, x_hat.reshape(-1, 28, 28), labels)
+            return accuracy, ms_ssim(inputs.reshape(-1, 28, 28), np.clip(x_hat, 0, 1).reshape(-1, 28, 28))
+
+        return sampler, inputs, score, {"source": train.source, "checksum": train.checksum}
+    inputs = sample_grid(n_eval, 0.1, seed=10_000)[0]
+    return (
+        grid_sampler(0.1),
+        inputs,
+        lambda x_hat: (mode_accuracy(inputs, x_hat), None),
+        {"source": None, "checksum": None},
+    )
