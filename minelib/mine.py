@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from minelib._checks import ArrayLike, positive_int, seed_value, torch_generator
+from minelib._checks import ArrayLike, derived_seed, positive_int, seed_value, seeded, torch_generator
 from minelib.bounds import MovingAverage, bound_value, derangement, get_bound
 from minelib.config import CRITIC_FIELDS, FIT_FIELDS, MINEConfig, refuse_removed
 from minelib.nets import SeparableCritic, StatisticsNetwork
@@ -54,9 +54,7 @@ class MINE(nn.Module):
         _only(settings, CRITIC_FIELDS, "MINE(...)", "fit(...)")
         self.config = (config or MINEConfig()).replace(**settings)
         c = self.config
-        with torch.random.fork_rng(devices=[]):
-            if c.seed is not None:
-                torch.manual_seed(c.seed)
+        with seeded(c.seed, torch.device("cpu")):  # the weights are drawn on the CPU, then moved
             self.T = (
                 StatisticsNetwork(x_dim, z_dim, c.hidden, c.activation, c.n_models)
                 if c.critic == "concat"
@@ -206,7 +204,7 @@ class MINE(nn.Module):
         """:meth:`fit` on pairs already validated (:func:`~minelib.preprocess.checked_pair`), with ``self.config``."""
         c = self.config
         n, least = x.shape[-2], c.batch_size if c.multi_sample else 2  # InfoNCE's held-out value needs a block
-        seed = c.fit_seed if c.fit_seed is not None else None if c.seed is None else c.seed + 1
+        seed = c.fit_seed if c.fit_seed is not None else derived_seed(c.seed, 1)
         rows = split_rows(n, c.val_fraction, c.test_fraction, seed)
         if min(len(rows["val"]), len(rows["test"])) < least or len(rows["train"]) < c.batch_size:
             raise ValueError(

@@ -24,7 +24,17 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from minelib._checks import choice, device_value, in_open_interval, positive_int, seed_value, torch_generator, widths
+from minelib._checks import (
+    choice,
+    derived_seed,
+    device_value,
+    in_open_interval,
+    positive_int,
+    seed_value,
+    seeded,
+    torch_generator,
+    widths,
+)
 from minelib.bounds import MovingAverage, bound_value, get_bound
 from minelib.data import rho_for_mi
 from minelib.nets import SeparableCritic, StatisticsNetwork
@@ -77,16 +87,14 @@ def staircase(
     }
     members = [(b, s) for b in bounds for s in range(positive_int("seeds", seeds))]
     device, seed = device_value("device", device), seed_value("seed", seed)
-    with torch.random.fork_rng(devices=[]):
-        if seed is not None:
-            torch.manual_seed(seed)
+    with seeded(seed, torch.device("cpu")):  # the weights are drawn on the CPU, then moved
         net = (
             SeparableCritic(dim, dim, hidden, embed_dim, "relu", len(members))
             if critic == "separable"
             else StatisticsNetwork(dim, dim, hidden, "relu", len(members))
         )
     net.to(device)
-    gen = torch_generator(None if seed is None else seed + 1, device)
+    gen = torch_generator(derived_seed(seed, 1), device)
     step_value = _step_value(net, members, settings, gen, device)
     total = steps_per_level * len(levels)
     log = train_critic(net.parameters(), step_value, TrainConfig(total, lr, progress=progress, desc="staircase"))
