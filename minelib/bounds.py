@@ -206,6 +206,18 @@ def smile(t, t_marginal=None, tau: float = 5.0) -> torch.Tensor:
     return _with_gradient_of(value, signal)
 
 
+def gan_dime(t, t_marginal=None) -> torch.Tensor:
+    r"""GAN-DIME (Letizia, Novello & Tonello, 2024): the critic is trained as a GAN discriminator's logit, on the
+    Jensen–Shannon objective of :func:`js`, whose optimum is :math:`T = \log\frac{dP}{dQ}`; the MI is read off as
+    the mean log density ratio over the joint pairs, :math:`\hat{\mathbb{E}}_P[T]`.
+
+    Not a lower bound: at the optimum it equals :math:`I` (in expectation), but an error of the critic moves it
+    either way; it never looks at the marginal pairs' :math:`e^T`, so it does not have DV's variance
+    :math:`\propto e^I`. Forward: :math:`\hat{\mathbb{E}}_P[T]`; backward: the JS gradient."""
+    joint, marginal = _joint_and_marginal(t, t_marginal)
+    return _with_gradient_of(joint.mean(-1), _js_fgan(joint, marginal))
+
+
 def infonce_terms(scores: torch.Tensor) -> torch.Tensor:
     r"""InfoNCE's per-row terms :math:`T(x_i, z_i) - \log\frac1b\sum_j e^{T(x_i, z_j)}`, ``(..., b)``: their mean is
     :func:`infonce`, their spread gives its standard error (the rows treated as independent)."""
@@ -309,6 +321,11 @@ def nwj_stderr(t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
     return _se(t_joint, torch.exp(t_marginal - 1.0).var(-1))
 
 
+def mean_stderr(t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
+    r"""Standard error of a mean over the joint pairs alone (:func:`gan_dime`): :math:`\sqrt{\mathrm{Var}(T_P)/n}`."""
+    return _se(t_joint, torch.zeros_like(t_joint[..., 0]))
+
+
 # ------------------------------------------------------------------ the registry
 
 
@@ -358,6 +375,9 @@ BOUNDS: dict[str, Bound] = {
             _smile_stderr,
             options=("tau",),
         ),  # fmt: skip
+        Bound(
+            "gan-dime", "trained on Jensen-Shannon, mean log ratio of the joint pairs (no bound)", gan_dime, mean_stderr
+        ),
         Bound(
             "infonce", "multi-sample bound, at most ln b", infonce, multi_sample=True, terms=infonce_terms, cap=math.log
         ),  # fmt: skip
