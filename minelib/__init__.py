@@ -6,7 +6,9 @@ Layers, each importing only from those above it in this list:
    ``minelib.mnist`` (MNIST, full or the offline subset; ``import minelib.mnist``),
    ``minelib.information``, ``minelib.bounds`` (every bound of the MINE family and MINE's moving-average
    gradient, in one registry), ``minelib.preprocess`` (validation, splits and transforms: ``prepare``),
-   ``minelib.trust`` (the checks behind every warning), ``minelib.ksg``, ``minelib.ksg_torch``;
+   ``minelib.trust`` (the checks behind every warning), ``minelib.ksg``, ``minelib.ksg_torch``,
+   ``minelib.reference`` (MINE and KSG written out as the chapters write them; the fast paths are tested
+   against them);
 2. networks, the training loop, estimators and the MI term: ``minelib.nets``, ``minelib.train`` (one loop for
    every critic), ``minelib.config`` (``MINEConfig``), ``minelib.mine``, ``minelib.staircase``,
    ``minelib.estimate``, ``minelib.mi_term`` (MINE as a differentiable loss term for other models),
