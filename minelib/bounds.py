@@ -352,6 +352,10 @@ class Bound:
     options: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
 
+    def limit(self, b: int) -> float:
+        """``cap(b)``, or infinity for a bound without a cap."""
+        return self.cap(b) if self.cap is not None else math.inf
+
 
 def _smile_stderr(t_joint: torch.Tensor, t_marginal: torch.Tensor, tau: float = 5.0) -> torch.Tensor:
     return dv_stderr(t_joint, t_marginal.clamp(-tau, tau))

@@ -43,13 +43,13 @@ class MINEConfig:
 
     Parameters
     ----------
-    bound : str or sequence of str
+    bound : str or *sequence* of str
         The estimator (:data:`minelib.bounds.BOUNDS`): ``"mine"`` (DV bound, moving-average gradient),
         ``"dv"`` (alias ``"mine-biased"``: plain gradient), ``"nwj"`` (alias ``"mine-f"``), ``"js"``,
         ``"smile"``, ``"infonce"``; one per ensemble member, or one for all.
-    n_models : int, optional
+    n_models : int or None
         Members of the ensemble, trained side by side in one batched pass (default: the number of bounds given).
-    critic : {"concat", "separable"}
+    critic : str
         :class:`~minelib.StatisticsNetwork` on :math:`[x, z]` (the paper's) or :class:`~minelib.SeparableCritic`
         :math:`g(x)^\top h(z)` with ``embed_dim`` coordinates (cheap :math:`b \times b` scores for InfoNCE).
     hidden, activation, embed_dim
@@ -58,7 +58,7 @@ class MINEConfig:
         Rate :math:`\alpha` of the moving average in MINE's gradient, in (0, 1).
     tau : float
         SMILE's clipping of the marginal scores to :math:`[-\tau, \tau]`.
-    preprocess : {"standardize", "copula", "none"}
+    preprocess : str
         Applied to each coordinate, fitted on the training split (:mod:`minelib.preprocess`).
     device, dtype, seed
         Where and in which float type the critic trains; ``seed`` its initial weights (``None``: fresh).
@@ -66,20 +66,20 @@ class MINEConfig:
         Adam steps, pairs per step, learning rate.
     val_fraction, test_fraction : float
         Pairs set aside to choose the checkpoint and to report the estimate; their sum is below 1.
-    checkpoint : {"best", "last"}
+    checkpoint : str
         Keep each member's network at its best validation value, or the last one.
-    marginal : {"shuffle", "independent"}
+    marginal : str
         Product-of-marginals pairs: ``z`` re-paired within the batch (no pair in place), or drawn independently.
     eval_every, n_shuffles : int
         Validation period; re-pairings of the test split behind the marginal term.
     progress : bool
         A tqdm bar.
-    fit_seed : int, optional
+    fit_seed : int or None
         The split and the batches (``fit(seed=...)``; default ``seed + 1``, fresh when ``seed`` is ``None``).
 
     References
     ----------
-    M. I. Belghazi et al., "Mutual Information Neural Estimation", ICML 2018, Algorithm 1 and §3.2.
+    Belghazi, M. I. et al., "Mutual Information Neural Estimation", ICML 2018, Algorithm 1 and §3.2.
     """
 
     bound: str | Sequence[str] = "mine"
@@ -160,6 +160,19 @@ class MINEConfig:
         """Whether any member's bound scores whole batches (InfoNCE)."""
         return any(get_bound(b).multi_sample for b in self.bounds)
 
+    def for_critic(self, settings: dict) -> MINEConfig:
+        """A copy with the critic's ``settings`` (what ``MINE(...)`` takes): a training setting is refused."""
+        refuse_removed(settings, "MINE")
+        _only(settings, CRITIC_FIELDS, "MINE(...)", "fit(...)")
+        return self.replace(**settings)
+
+    def for_fit(self, settings: dict) -> MINEConfig:
+        """A copy with the training ``settings`` (what ``fit(...)`` takes; its ``seed`` is ``fit_seed``)."""
+        refuse_removed(settings, "fit")
+        settings = {("fit_seed" if k == "seed" else k): v for k, v in settings.items()}
+        _only(settings, FIT_FIELDS, "fit(...)", "MINE(...)")
+        return self.replace(**settings)
+
     def replace(self, **settings) -> MINEConfig:
         """A copy with ``settings`` changed (validated again); unknown names are refused with the known ones."""
         unknown = settings.keys() - FIELDS
@@ -176,3 +189,12 @@ FIT_FIELDS = frozenset(
     + ("n_shuffles", "progress", "fit_seed")
 )
 CRITIC_FIELDS = FIELDS - FIT_FIELDS
+
+
+def _only(settings: dict, allowed: frozenset, here: str, there: str) -> None:
+    unknown = settings.keys() - FIELDS
+    if unknown:
+        raise TypeError(f"unknown setting(s) {sorted(unknown)} in {here}; allowed: {sorted(allowed)}")
+    elsewhere = settings.keys() - allowed
+    if elsewhere:
+        raise TypeError(f"{sorted(elsewhere)} cannot be set in {here}: pass them to {there} (see MINEConfig)")

@@ -121,7 +121,7 @@ def student_t_mi(nu: float, x_dim: int = 1, z_dim: int = 1) -> float:
 
     References
     ----------
-    R. B. Arellano-Valle, J. E. Contreras-Reyes, M. G. Genton, "Shannon entropy and mutual information for
+    Arellano-Valle, R. B., J. E. Contreras-Reyes, M. G. Genton, "Shannon entropy and mutual information for
     multivariate skew-elliptical distributions", Scand. J. Statist. 40 (2013). P. Czyż et al., "Beyond Normal:
     on the evaluation of mutual information estimators", NeurIPS 2023 (the heavy-tailed tasks).
     """

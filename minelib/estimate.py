@@ -88,7 +88,7 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **settings) ->
 
     Parameters
     ----------
-    x, z : array-like
+    x, z : *array-like*
         Paired samples in rows: numpy arrays, torch tensors (detached first), pandas objects or lists.
     method : str
         ``"mine"`` (DV bound, moving-average gradient), ``"dv"`` or ``"mine-biased"`` (DV bound, plain minibatch
@@ -109,8 +109,8 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **settings) ->
 
     References
     ----------
-    M. I. Belghazi et al., "Mutual Information Neural Estimation", ICML 2018.
-    A. Kraskov, H. Stögbauer, P. Grassberger, "Estimating mutual information", Phys. Rev. E 69, 066138 (2004).
+    Belghazi, M. I. et al., "Mutual Information Neural Estimation", ICML 2018.
+    Kraskov, A., H. Stögbauer, P. Grassberger, "Estimating mutual information", Phys. Rev. E 69, 066138 (2004).
 
     Examples
     --------
@@ -138,9 +138,9 @@ def estimate_many(
 
     Parameters
     ----------
-    pairs : sequence of (x, z)
+    pairs : *sequence* of tuple
         Data sets of equal shapes (e.g. one per correlation and seed).
-    methods : sequence of str
+    methods : *sequence* of str
         Names as in :func:`estimate_mi`. The per-pair bounds with the same critic train as **one** ensemble;
         multi-sample bounds (InfoNCE), which score every pair of a batch, as another.
     **settings
@@ -148,9 +148,9 @@ def estimate_many(
 
     Returns
     -------
-    dict of str to Estimates
-        For each method, the estimates in the order of ``pairs`` (a numpy array) with one :class:`MIResult` per
-        data set in ``.results`` and the standard errors in ``.stderr``.
+    dict
+        For each method, an :class:`Estimates` array of the estimates in the order of ``pairs``, with one
+        :class:`MIResult` per data set in ``.results`` and the standard errors in ``.stderr``.
     """
     if isinstance(methods, str):
         raise TypeError(f"methods must be a list of method names, e.g. [{methods!r}], got the string {methods!r}")

@@ -53,8 +53,26 @@ _BRUTE_MEMORY = 2**31  # bytes a brute-force chunk may take
 
 
 def ksg_inputs(x: ArrayLike, z: ArrayLike, k: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """What every KSG does first (:func:`ksg_mi`, :func:`ksg_mi_bruteforce`, :func:`~minelib.ksg_torch.ksg_mi_torch`):
-    validate, preprocess each variable (:func:`~minelib.preprocess.prepare`) and warn about ties."""
+    """What every KSG does first: validate, preprocess each variable and warn about ties.
+
+    Shared by :func:`~minelib.ksg_mi`, :func:`~minelib.ksg_mi_bruteforce` and
+    :func:`~minelib.ksg_torch.ksg_mi_torch`; the preprocessing is :func:`~minelib.preprocess.prepare`'s, and ties
+    give a :class:`~minelib.MINEWarning`.
+
+    Parameters
+    ----------
+    x, z : *array-like*
+        Paired samples in rows, as :func:`~minelib.ksg_mi` takes them.
+    k : int
+        The neighbour that sets each radius; there must be more than ``k`` samples.
+    kind : str
+        The preprocessing: ``"standardize"``, ``"copula"`` or ``"none"`` (``preprocess`` of :func:`~minelib.ksg_mi`).
+
+    Returns
+    -------
+    x, z : *numpy.ndarray*
+        The preprocessed samples, ``float64`` arrays ``(n, d_x)`` and ``(n, d_z)``.
+    """
     choice("preprocess", kind, PREPROCESS)
     x, z = checked_pair(x, z)
     positive_int("k", k)
@@ -80,7 +98,27 @@ def _map(fn: Callable, items: Iterable, threads: int) -> list:
 
 
 def ksg_from_counts(n: int, k: int, nx: np.ndarray, nz: np.ndarray) -> float:
-    """The KSG formula from the marginal neighbour counts (module docstring)."""
+    r"""The KSG formula from the marginal neighbour counts (module docstring).
+
+    Parameters
+    ----------
+    n : int
+        The number of samples :math:`N`.
+    k : int
+        The neighbour that set each radius :math:`\epsilon_i`.
+    nx, nz : *numpy.ndarray*
+        Per sample, :math:`n_x(i)` and :math:`n_z(i)`: the other samples strictly within :math:`\epsilon_i` in
+        each marginal space.
+
+    Returns
+    -------
+    float
+        :math:`\psi(k) + \psi(N) - \frac{1}{N}\sum_{i}\big[\psi(n_x(i)+1) + \psi(n_z(i)+1)\big]`, in nats.
+
+    References
+    ----------
+    Kraskov, A., H. Stögbauer, P. Grassberger, "Estimating mutual information", Phys. Rev. E 69, 066138 (2004).
+    """
     return float(digamma(k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(nz + 1)))
 
 
@@ -196,15 +234,32 @@ def _marginal_counts(a: np.ndarray, eps: np.ndarray, threads: int) -> np.ndarray
 def ksg_mi(x: ArrayLike, z: ArrayLike, k: int = 3, workers: int = 1, preprocess: str = "standardize") -> float:
     """KSG estimate of :math:`I(X;Z)` in nats from paired samples (rows), exact and vectorised.
 
-    ``x`` ``(n, d_x)`` and ``z`` ``(n, d_z)``; 1-D inputs are one column; numpy arrays, torch tensors,
-    pandas objects or lists. ``workers`` threads share the work (``-1``: all cores). ``preprocess``:
-    ``"standardize"`` (each coordinate, the default, as scikit-learn does), ``"copula"`` or ``"none"``.
     No noise is added: ties are counted as the definition says; duplicated rows give a
     :class:`~minelib.MINEWarning`, and more than ``k`` identical samples (a zero radius) a ``ValueError``.
+    From ``BLOCKED_FROM_DIM`` joint dimensions on, where all pairs are compared, a
+    :class:`~minelib.MINEWarning` gives the expected run time when it is long.
+
+    Parameters
+    ----------
+    x, z : *array-like*
+        ``x`` ``(n, d_x)`` and ``z`` ``(n, d_z)``; 1-D inputs are one column; numpy arrays, torch tensors,
+        pandas objects or lists.
+    k : int
+        The neighbour (in the joint space) whose distance is each sample's radius; fewer than ``n``.
+    workers : int
+        Threads that share the work (``-1``: all cores).
+    preprocess : str
+        ``"standardize"`` (each coordinate, the default, as scikit-learn does), ``"copula"`` or ``"none"``
+        (:mod:`minelib.preprocess`).
+
+    Returns
+    -------
+    float
+        The estimate, in nats.
 
     References
     ----------
-    A. Kraskov, H. Stögbauer, P. Grassberger, "Estimating mutual information", Phys. Rev. E 69, 066138 (2004).
+    Kraskov, A., H. Stögbauer, P. Grassberger, "Estimating mutual information", Phys. Rev. E 69, 066138 (2004).
     """
     threads = _threads(workers)
     x, z = ksg_inputs(x, z, k, preprocess)
@@ -231,7 +286,21 @@ def ksg_mi_bruteforce(
 ) -> float:
     """The same estimator from all :math:`O(n^2)` pairwise distances: a slow, obviously correct reference.
 
-    ``chunk`` rows are compared with all others at a time; a chunk needing more than 2 GiB is refused.
+    Parameters
+    ----------
+    x, z, k, preprocess
+        As for :func:`~minelib.ksg_mi`.
+    chunk : int
+        Rows compared with all others at a time; a chunk needing more than 2 GiB is refused (``ValueError``).
+
+    Returns
+    -------
+    float
+        The estimate, in nats, from the same neighbour counts as :func:`~minelib.ksg_mi`'s.
+
+    References
+    ----------
+    Kraskov, A., H. Stögbauer, P. Grassberger, "Estimating mutual information", Phys. Rev. E 69, 066138 (2004).
     """
     chunk = positive_int("chunk", chunk)
     x, z = ksg_inputs(x, z, k, preprocess)

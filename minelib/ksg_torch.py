@@ -32,7 +32,30 @@ def ksg_mi_torch(
     """KSG estimate of :math:`I(X;Z)` in nats, computed with torch on ``device`` (default: CUDA if present).
 
     Equal to :func:`~minelib.ksg_mi` with the same ``k`` and ``preprocess`` (the same ties, the same
-    errors and warnings). ``rows``: rows of distances per block (default: as many as fit in 1 GiB).
+    errors and warnings).
+
+    Parameters
+    ----------
+    x, z : *array-like*
+        Paired samples in rows, as for :func:`~minelib.ksg_mi`: ``(n, d_x)`` and ``(n, d_z)``, 1-D inputs one
+        column.
+    k : int
+        The neighbour (in the joint space) whose distance is each sample's radius; fewer than ``n``.
+    device : str or *torch.device* or None
+        Where the distances are computed (``None``: CUDA if present, else the CPU).
+    rows : int or None
+        Rows of distances per block (default: as many as fit in 1 GiB).
+    preprocess : str
+        ``"standardize"`` (the default), ``"copula"`` or ``"none"``, as for :func:`~minelib.ksg_mi`.
+
+    Returns
+    -------
+    float
+        The estimate, in nats.
+
+    References
+    ----------
+    Kraskov, A., H. Stögbauer, P. Grassberger, "Estimating mutual information", Phys. Rev. E 69, 066138 (2004).
     """
     x, z = ksg_inputs(x, z, k, preprocess)
     device = device_value("device", device)

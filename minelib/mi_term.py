@@ -32,22 +32,46 @@ from minelib.config import refuse_removed
 class MITerm(nn.Module):
     r"""A differentiable estimate of :math:`I(X;Z)` whose gradient flows into ``x`` and ``z``.
 
-    ``critic``: a network with ``critic(x, z) -> (1, n)`` scores (:class:`~minelib.StatisticsNetwork` or
-    :class:`~minelib.nets.SeparableCritic` with ``n_models=1``). ``bound``: a name of
-    :data:`minelib.bounds.BOUNDS`: ``"mine"`` (the default: the DV bound whose gradient divides by a moving
-    average of :math:`\mathbb{E}[e^T]`, rate ``ema_rate``; the paper's bias correction, in the critic's and in
-    the model's gradient), ``"dv"`` (plain gradient), ``"nwj"``, ``"infonce"``, ``"js"``, ``"smile"``. The critic is
-    stepped by its own optimiser, ``optimizer(critic.parameters(), lr=lr)``.
+    The critic is stepped by its own optimiser, ``optimizer(critic.parameters(), lr=lr)``; it is not a submodule,
+    so a parent module's ``.parameters()`` does not contain it (module docstring).
 
+    Parameters
+    ----------
+    critic : *torch.nn.Module*
+        A network with ``critic(x, z) -> (1, n)`` scores (:class:`~minelib.StatisticsNetwork` or
+        :class:`~minelib.nets.SeparableCritic` with ``n_models=1``).
+    bound : str
+        A name of :data:`minelib.bounds.BOUNDS`: ``"mine"`` (the default: the DV bound whose gradient divides by a
+        moving average of :math:`\mathbb{E}[e^T]`, rate ``ema_rate``; the paper's bias correction, in the critic's
+        and in the model's gradient), ``"dv"`` (plain gradient), ``"nwj"``, ``"infonce"``, ``"js"``, ``"smile"``.
+    ema_rate : float
+        Rate :math:`\alpha` of that moving average, in (0, 1).
+    lr : float
+        The critic's learning rate.
+    optimizer : *callable*
+        The critic's optimiser class (default ``torch.optim.Adam``), called as
+        ``optimizer(critic.parameters(), lr=lr)``.
+
+    Attributes
+    ----------
+    critic
+        The critic, as given (a property: not a registered submodule).
+    bound : str
+        The bound's public name (aliases resolved).
+    critic_optimizer
+        The critic's optimiser.
+
+    References
+    ----------
+    Belghazi, M. I. et al., "Mutual Information Neural Estimation", ICML 2018, §3.2 and §5.
+
+    Examples
+    --------
     Typical use, one iteration::
 
         mi.update(x.detach(), z.detach())           # the critic: one ascent step of the bound
         loss = model_loss - beta * mi(x, z)          # the model: its gradient flows into x and z only
         loss.backward(); model_optimizer.step()
-
-    References
-    ----------
-    M. I. Belghazi et al., "Mutual Information Neural Estimation", ICML 2018, §3.2 and §5.
     """
 
     def __init__(
@@ -99,7 +123,18 @@ class MITerm(nn.Module):
         return bound_value(self._bound, t_joint, t_marginal, average=average, update=training)
 
     def update(self, x: torch.Tensor, z: torch.Tensor) -> float:
-        """One ascent step of the critic on the bound of this batch (inputs detached); returns the value."""
+        """One ascent step of the critic on the bound of this batch (inputs detached); returns the value.
+
+        Parameters
+        ----------
+        x, z : *torch.Tensor*
+            ``(b, dim)`` batches with the same ``b >= 2``; detached here, so no gradient reaches them.
+
+        Returns
+        -------
+        float
+            The critic's bound on the batch, before its step.
+        """
         scores = getattr(self._critic, "scores", None)
         value = self._value(self._critic, scores, x.detach(), z.detach(), training=True)
         self.critic_optimizer.zero_grad(set_to_none=True)
@@ -108,7 +143,19 @@ class MITerm(nn.Module):
         return float(value.detach())
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """The bound on this batch with the critic held fixed: differentiable in ``x`` and ``z`` only."""
+        r"""The bound on this batch with the critic held fixed: differentiable in ``x`` and ``z`` only.
+
+        Parameters
+        ----------
+        x, z : *torch.Tensor*
+            ``(b, dim)`` batches with the same ``b >= 2``, through which the model's gradient flows.
+
+        Returns
+        -------
+        estimate : *torch.Tensor*
+            :math:`\hat I`, a 0-dimensional tensor; the critic is evaluated with detached parameters, so no loss
+            of the model's reaches the critic's gradients.
+        """
         frozen = {name: p.detach() for name, p in self._critic.named_parameters()}
 
         def critic(a, b):
@@ -138,32 +185,32 @@ class MITerm(nn.Module):
 
         Parameters
         ----------
-        x, z : torch.Tensor
+        x, z : *torch.Tensor*
             ``(b, dim)`` batches, ``b >= 2``, through which the model's gradient flows.
         weight : float
             :math:`w`: ``-beta`` maximises the MI (a generator, an encoder), ``+beta`` penalises it (a bottleneck).
-        params : iterable of torch.Tensor, optional
+        params : *iterable* of *torch.Tensor*, or None
             The model's parameters, given with ``model_loss``; no other tensor's ``.grad`` is touched.
-        model_loss : torch.Tensor or callable, optional
+        model_loss : *torch.Tensor* or *callable*, or None
             The model's own loss :math:`L`, or a function returning it, called after the critic's step (like an
             optimiser's closure), so that random numbers it draws (dropout) follow the critic's re-pairing.
             Given, ``params`` get the gradient of :math:`L + w\hat I`.
         clip : bool
             With ``model_loss``: the two gradients combined by :func:`adaptive_gradient_clip` instead.
-        floor : float, optional
+        floor : float or None
             :math:`\hat I` clamped from below before weighting: ``0.0`` for a penalty (:math:`I \ge 0`).
 
         Returns
         -------
         value : float
             The critic's bound on the batch before its step (as :meth:`update`).
-        estimate, term : torch.Tensor
+        estimate, term : *torch.Tensor*
             :math:`\hat I` after the step (clamped at ``floor``) and :math:`w\,\hat I`; differentiable in ``x``
             and ``z``, their graph already freed with ``model_loss``.
 
         References
         ----------
-        M. I. Belghazi et al., "Mutual Information Neural Estimation", ICML 2018, §5 (§5.1: adaptive clipping).
+        Belghazi, M. I. et al., "Mutual Information Neural Estimation", ICML 2018, §5 (§5.1: adaptive clipping).
         """
         for name, v in (("weight", weight), ("floor", 0.0 if floor is None else floor)):
             in_open_interval(name, v, -float("inf"), float("inf"))  # a finite real number
@@ -207,14 +254,32 @@ def _functional(module: nn.Module, method: str, params: dict, *args) -> torch.Te
 def adaptive_gradient_clip(
     parameters: Iterable[torch.Tensor], loss: torch.Tensor, mi_loss: torch.Tensor
 ) -> tuple[float, float]:
-    r"""The paper's adaptive clipping (§5.1): set each parameter's ``.grad`` to :math:`g_u + g_a`, with
+    r"""The paper's adaptive clipping (§5.1): set each parameter's ``.grad`` to :math:`g_u + g_a`.
 
     .. math:: g_a = \min(\lVert g_u\rVert, \lVert g_m\rVert)\, \frac{g_m}{\lVert g_m\rVert},
 
-    :math:`g_u` the gradient of the model's own ``loss`` and :math:`g_m` that of its MI term ``mi_loss``
+    with :math:`g_u` the gradient of the model's own ``loss`` and :math:`g_m` that of its MI term ``mi_loss``
     (e.g. :math:`-\beta\,\hat I`), both with respect to ``parameters`` (the *generator's*), norms taken over
-    all of them together. The MI gradient is never larger than the model's own. Returns
-    :math:`(\lVert g_u\rVert, \lVert g_m\rVert)`. Both losses' graphs are freed.
+    all of them together. The MI gradient is never larger than the model's own. Both losses' graphs are freed.
+
+    Parameters
+    ----------
+    parameters : *iterable* of *torch.Tensor*
+        The model's parameters; those that do not require a gradient are skipped (at least one must), and one
+        that a loss does not reach counts as a zero gradient of that loss.
+    loss : *torch.Tensor*
+        The model's own loss, whose gradient is :math:`g_u`.
+    mi_loss : *torch.Tensor*
+        Its MI term, whose gradient is :math:`g_m`.
+
+    Returns
+    -------
+    norm_u, norm_m : float
+        :math:`(\lVert g_u\rVert, \lVert g_m\rVert)`.
+
+    References
+    ----------
+    Belghazi, M. I. et al., "Mutual Information Neural Estimation", ICML 2018, §5.1.
     """
     params = [p for p in parameters if p.requires_grad]
     if not params:

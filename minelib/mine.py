@@ -3,19 +3,15 @@ r"""MINE: Mutual Information Neural Estimation (Belghazi et al., 2018, Algorithm
 .. math:: \widehat{I}(X;Z)_n = \sup_{\theta}\; \mathbb{E}_{P^{(n)}_{XZ}}[T_\theta]
           - \log \mathbb{E}_{P^{(n)}_X \otimes P^{(n)}_Z}[e^{T_\theta}].
 
-The pairs are split three ways. Training maximises the bound on minibatches of the *training* split;
-samples of the product of marginals come from re-pairing ``z`` within the batch, no pair left in place
-(:func:`~minelib.derangement`). Every ``eval_every``
-steps the bound is evaluated on the *validation* split, and the network with the best validation value
-is kept (early stopping). The reported estimate is the bound of that network on the *test* split, which
-played no part in training or in choosing the checkpoint: a training-set estimate is biased upwards
-(positive even at zero MI), and so is the best of many validation values.
-
-Before training, each coordinate is preprocessed (:mod:`minelib.preprocess`, fitted on the training
-split, in float64) and only then cast to the training dtype, so the estimate does not depend on the
-data's units. A :class:`~minelib.MINEWarning` (:mod:`minelib.trust`) says when an estimate should not be
-trusted. The bound itself (DV, NWJ, InfoNCE, ...) and its gradient rule come from the registry
-:data:`minelib.bounds.BOUNDS`: this class only trains a critic and evaluates it.
+The pairs are split three ways. Training maximises the bound on minibatches of the *training* split, the
+product of marginals coming from re-pairing ``z`` within the batch, no pair left in place
+(:func:`~minelib.derangement`). Every ``eval_every`` steps the bound is evaluated on the *validation* split, and
+the network with the best value is kept. The estimate is that network's bound on the *test* split, which played
+no part in training or in choosing the checkpoint: a training-set estimate is biased upwards (positive even at
+zero MI), and so is the best of many validation values. Each coordinate is preprocessed first
+(:mod:`minelib.preprocess`, fitted on the training split, in float64), so units do not matter; a
+:class:`~minelib.MINEWarning` (:mod:`minelib.trust`) says when not to trust the estimate. The bound and its
+gradient rule come from :data:`minelib.bounds.BOUNDS`: this class only trains a critic and evaluates it.
 """
 
 from __future__ import annotations
@@ -28,7 +24,7 @@ from torch import nn
 
 from minelib._checks import ArrayLike, derived_seed, positive_int, seed_value, seeded, torch_generator
 from minelib.bounds import MovingAverage, bound_value, derangement, get_bound
-from minelib.config import CRITIC_FIELDS, FIT_FIELDS, MINEConfig, refuse_removed
+from minelib.config import MINEConfig
 from minelib.nets import SeparableCritic, StatisticsNetwork
 from minelib.preprocess import Prepared, checked_pair, fit_preprocess, prepare, split_rows
 from minelib.train import TrainConfig, train_critic
@@ -38,22 +34,43 @@ from minelib.trust import column_problems, fit_problems, warn
 class MINE(nn.Module):
     r"""A MINE estimator: a statistics network ``T`` (an ensemble of ``n_models``) trained on its bound.
 
-    ``MINE(x_dim, z_dim, config=None, **settings)``: the critic's settings of :class:`~minelib.MINEConfig`
-    (``bound``, ``n_models``, ``critic``, ``hidden``, ``activation``, ``embed_dim``, ``ema_rate``, ``tau``,
-    ``preprocess``, ``device``, ``dtype``, ``seed``), given as keywords or in ``config``. With several members,
-    ``bound`` may name one bound per member; members that share a bound are evaluated together.
+    With several members, ``bound`` may name one bound per member; members sharing a bound are evaluated together.
+
+    Parameters
+    ----------
+    x_dim, z_dim : int
+        Coordinates of ``x`` and of ``z``: the columns the network expects.
+    config : MINEConfig or None
+        The settings to start from (``None``: the defaults of :class:`~minelib.MINEConfig`).
+    **settings
+        The critic's settings of :class:`~minelib.MINEConfig` (``bound``, ``n_models``, ``critic``, ``hidden``,
+        ``activation``, ``embed_dim``, ``ema_rate``, ``tau``, ``preprocess``, ``device``, ``dtype``, ``seed``),
+        replacing those of ``config``; the training settings go to :meth:`fit`.
+
+    Attributes
+    ----------
+    T
+        The statistics network of every member: :class:`~minelib.StatisticsNetwork` on :math:`[x, z]`
+        (``critic="concat"``) or :class:`~minelib.SeparableCritic` (``critic="separable"``).
+    config : ~minelib.MINEConfig
+        Every setting; :meth:`fit` replaces the training ones.
+    groups : dict
+        Each bound's public name, mapped to the indices of its members.
+    estimate_, stderr_, best_step_
+        After :meth:`fit` (``None`` before): the kept network's bound on the test split in nats, its standard
+        error, and the step kept; a number, or an array with one value per member.
+    history : dict
+        After :meth:`fit`: the batch bound at every step (``"train"``), the validation bound (``"val"``) at the
+        steps ``"eval_step"``; a last axis per member when there are several.
 
     References
     ----------
-    M. I. Belghazi et al., "Mutual Information Neural Estimation", ICML 2018, Algorithm 1 and §3.2.
+    Belghazi, M. I. et al., "Mutual Information Neural Estimation", ICML 2018, Algorithm 1 and §3.2.
     """
 
     def __init__(self, x_dim: int, z_dim: int, config: MINEConfig | None = None, **settings):
         super().__init__()
-        refuse_removed(settings, "MINE")
-        _only(settings, CRITIC_FIELDS, "MINE(...)", "fit(...)")
-        self.config = (config or MINEConfig()).replace(**settings)
-        c = self.config
+        self.config = c = (config or MINEConfig()).for_critic(settings)
         with seeded(c.seed, torch.device("cpu")):  # the weights are drawn on the CPU, then moved
             self.T = (
                 StatisticsNetwork(x_dim, z_dim, c.hidden, c.activation, c.n_models)
@@ -61,8 +78,9 @@ class MINE(nn.Module):
                 else SeparableCritic(x_dim, z_dim, c.hidden, c.embed_dim, c.activation, c.n_models)
             )
         self.to(device=c.device, dtype=c.dtype)
-        names = c.bounds
-        self.groups = {b: torch.tensor([i for i, n in enumerate(names) if n == b], device=c.device) for b in names}
+        self.groups = {
+            b: torch.tensor([i for i, n in enumerate(c.bounds) if n == b], device=c.device) for b in c.bounds
+        }
         self._block: int | None = None  # InfoNCE's block of held-out rows: the training batch size
         self.average = MovingAverage(c.ema_rate)
         self._transforms = None
@@ -101,9 +119,9 @@ class MINE(nn.Module):
         return t.expand(self.n_models, *t.shape[-2:])
 
     def inputs(self, x: ArrayLike, z: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x`` and ``z`` as the network sees them: preprocessed with the transform fitted on the training split
-        (before any fit, on these samples), cast to the network's dtype and device, ``(n_models, n, dim)``.
-        Use it to evaluate ``self.T`` on your own samples."""
+        """``x`` and ``z`` (as in :meth:`fit`) as the network sees them, to evaluate ``self.T`` on your own samples:
+        preprocessed with the transform fitted on the training split (before any fit, on these samples), cast to
+        the network's dtype and device, ``(n_models, n, dim)`` tensors."""
         return self._inputs(*self._check(x, z))
 
     def _inputs(self, x: np.ndarray, z: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -143,23 +161,30 @@ class MINE(nn.Module):
                     [bound.terms(self.T.scores(x[:, i : i + b], z[:, i : i + b])[rows]) for i in blocks], -1
                 )
                 return terms.mean(-1), terms.std(-1) / math.sqrt(terms.shape[-1])
-            options = {"tau": tau} if "tau" in bound.options else {}
-            return bound.value(t_joint[rows], t_marginal[rows], **options), bound.stderr(
-                t_joint[rows], t_marginal[rows], **options
-            )
+            pair, options = (t_joint[rows], t_marginal[rows]), {"tau": tau} if "tau" in bound.options else {}
+            return bound.value(*pair, **options), bound.stderr(*pair, **options)
 
         return self._per_group(evaluate)
 
     def estimate(
         self, x: ArrayLike, z: ArrayLike, *, n_shuffles: int = 10, seed: int | None = 0, batch_size: int | None = None
     ):
-        r"""The bound on the given samples: :math:`\hat{\mathbb{E}}[T]` over the pairs, and the marginal
-        term over ``n_shuffles`` random re-pairings of ``z``. A float, or one value per ensemble member.
-        InfoNCE members average their bound over disjoint blocks of ``batch_size`` rows (default: the
-        batch size of :meth:`fit`), the block size that sets their cap :math:`\ln b`.
+        r"""The bound of the network, as it is now, on these samples (preprocessed as in :meth:`fit`).
 
-        The samples are preprocessed as in :meth:`fit` (with the transform fitted on the training split;
-        before any fit, on these samples)."""
+        Parameters
+        ----------
+        x, z : *array-like*
+            As in :meth:`fit`, at least 2 samples (InfoNCE: at least ``batch_size``).
+        n_shuffles, seed : int
+            Random re-pairings of ``z`` behind the marginal term, and their seed (``None``: fresh).
+        batch_size : int or None
+            InfoNCE's block of rows, which sets its cap :math:`\ln b` (default: the batch size of :meth:`fit`).
+
+        Returns
+        -------
+        float or *numpy.ndarray*
+            The bound in nats: a float, or one value per ensemble member.
+        """
         positive_int("n_shuffles", n_shuffles)
         seed = seed_value("seed", seed)
         x, z = self._check(x, z)
@@ -181,27 +206,30 @@ class MINE(nn.Module):
 
     # ------------------------------------------------------------ training
     def fit(self, x: ArrayLike, z: ArrayLike, **settings) -> MINE:
-        """Train on the pairs left after a random ``val_fraction`` and ``test_fraction`` are set aside.
-
-        ``x``, ``z``: ``(n, dim)`` shared by all members or ``(n_models, n, dim)``; numpy arrays, torch tensors
-        (detached), pandas objects or lists. ``settings``: the training settings of :class:`~minelib.MINEConfig`
-        (``steps``, ``batch_size``, ``lr``, ``val_fraction``, ``test_fraction``, ``checkpoint``, ``marginal``,
-        ``eval_every``, ``n_shuffles``, ``progress``, and ``seed`` for the split and batches).
-
-        After the call, ``estimate_`` holds the bound of the kept network on the test split (float, or array per
-        member), ``stderr_`` its standard error, ``best_step_`` the step kept, and ``history`` the batch bound at
-        every step (``"train"``) and the validation bound (``"val"``, at ``"eval_step"``). Warns
+        """Train on the pairs left after a random ``val_fraction`` and ``test_fraction`` are set aside; warn
         (:class:`~minelib.MINEWarning`) when the estimate should not be trusted.
+
+        Parameters
+        ----------
+        x, z : *array-like*
+            ``(n, dim)`` shared by all members or ``(n_models, n, dim)``; numpy arrays, torch tensors
+            (detached), pandas objects or lists.
+        **settings
+            The training settings of :class:`~minelib.MINEConfig` (``steps``, ``batch_size``, ``lr``,
+            ``val_fraction``, ``test_fraction``, ``checkpoint``, ``marginal``, ``eval_every``, ``n_shuffles``,
+            ``progress``, and ``seed`` for the split and batches); they replace those of ``config``.
+
+        Returns
+        -------
+        MINE
+            ``self``, with ``estimate_``, ``stderr_``, ``best_step_`` and ``history`` set (see the class).
         """
-        refuse_removed(settings, "fit")
-        if "seed" in settings:
-            settings["fit_seed"] = settings.pop("seed")
-        _only(settings, FIT_FIELDS, "fit(...)", "MINE(...)")
-        self.config = self.config.replace(**settings)
+        self.config = self.config.for_fit(settings)
         return self.fit_checked(*self._check(x, z))
 
     def fit_checked(self, x: np.ndarray, z: np.ndarray) -> MINE:
-        """:meth:`fit` on pairs already validated (:func:`~minelib.preprocess.checked_pair`), with ``self.config``."""
+        """:meth:`fit` with ``self.config``, on ``float64`` pairs already validated by
+        :func:`~minelib.preprocess.checked_pair` (what :func:`~minelib.estimate_mi` does: one validation a call)."""
         c = self.config
         n, least = x.shape[-2], c.batch_size if c.multi_sample else 2  # InfoNCE's held-out value needs a block
         seed = c.fit_seed if c.fit_seed is not None else derived_seed(c.seed, 1)
@@ -230,7 +258,7 @@ class MINE(nn.Module):
         self.best_step_ = int(log.best_step[0]) if self.n_models == 1 else log.best_step
         values, se = self._evaluate(*data["test"], c.n_shuffles, seed=0)
         self.estimate_, self.stderr_ = self._to_output(values), self._to_output(se)
-        caps = np.array([_cap(get_bound(b), c.batch_size) for b in c.bounds])
+        caps = np.array([get_bound(b).limit(c.batch_size) for b in c.bounds])
         n_marginal = prepared.splits["test"][0].shape[-2] * c.n_shuffles
         values, se = values.double().cpu().numpy(), se.double().cpu().numpy()
         warn(fit_problems(log.train, log.val, values, se, n_marginal, caps, c.checkpoint))
@@ -269,16 +297,3 @@ class MINE(nn.Module):
         average = self.average if bound.moving_average else None
         return bound_value(bound, t_joint[rows], t_marginal[rows], scores=None if scores is None else scores[rows],
                            average=average, update=True, tau=self.config.tau)  # fmt: skip
-
-
-def _cap(bound, batch_size: int) -> float:
-    return bound.cap(batch_size) if bound.cap is not None else math.inf
-
-
-def _only(settings: dict, allowed: frozenset, here: str, there: str) -> None:
-    unknown = settings.keys() - CRITIC_FIELDS - FIT_FIELDS
-    if unknown:
-        raise TypeError(f"unknown setting(s) {sorted(unknown)} in {here}; allowed: {sorted(allowed)}")
-    elsewhere = settings.keys() - allowed
-    if elsewhere:
-        raise TypeError(f"{sorted(elsewhere)} cannot be set in {here}: pass them to {there} (see MINEConfig)")

@@ -62,12 +62,60 @@ def staircase(
     seed: int | None = 0,
     progress: bool = False,
 ) -> dict:
-    """Train every (bound, seed) member on the staircase; return the estimates at every step.
+    r"""Train every (bound, seed) member on the staircase; return the estimates at every step.
 
-    ``bounds``: names of :data:`minelib.bounds.BOUNDS`. Returns ``{"estimates": (len(bounds) * seeds, steps)
-    array, "members": [(bound, seed), ...], "truth": (steps,) array, "levels": [...], ...}`` with the settings.
-    ``critic``: ``"separable"`` (:class:`~minelib.SeparableCritic`, ``hidden`` and ``embed_dim``) or ``"concat"``
-    (:class:`~minelib.StatisticsNetwork` on all :math:`b^2` pairs; costly, a GPU job).
+    All members train as one ensemble, each step on a fresh batch of its own at the current level's correlation
+    (module docstring).
+
+    Parameters
+    ----------
+    bounds : *sequence* of str
+        Names of :data:`minelib.bounds.BOUNDS` (default: ``"mine"``, ``"dv"``, ``"nwj"``, ``"infonce"``, ``"js"``,
+        ``"smile"``).
+    levels : *sequence* of float
+        The true MI of each level, in nats; the correlation is :math:`\rho = \sqrt{1 - e^{-2I/d}}`.
+    steps_per_level : int
+        Steps at each level.
+    batch_size : int
+        Pairs :math:`b` per batch; the critic scores all :math:`b^2` pairs.
+    dim : int
+        Coordinates :math:`d` per variable.
+    seeds : int
+        Members per bound, each with its own initial weights.
+    critic : str
+        ``"separable"`` (:class:`~minelib.SeparableCritic`, ``hidden`` and ``embed_dim``) or ``"concat"``
+        (:class:`~minelib.StatisticsNetwork` on all :math:`b^2` pairs; costly, a GPU job). ReLU activations.
+    hidden : *sequence* of int
+        Hidden widths of the critic.
+    embed_dim : int
+        Embedding size of the separable critic (unused by ``"concat"``).
+    lr : float
+        Adam's learning rate.
+    tau : float
+        SMILE's clipping of the marginal scores to :math:`[-\tau, \tau]`.
+    ema_rate : float
+        Rate of the moving average in MINE's gradient, in (0, 1).
+    device : str or *torch.device* or None
+        Where to train (``None``: CUDA if present, else the CPU).
+    seed : int or None
+        Seeds the initial weights, and through a seed derived from it the batches (``None``: fresh).
+    progress : bool
+        A tqdm bar.
+
+    Returns
+    -------
+    dict
+        ``"estimates"``: a ``(len(bounds) * seeds, steps)`` float64 array, each member's bound on its batch at
+        every step; ``"members"``: ``[(bound, seed), ...]``, the rows' bounds (public names) and seed numbers;
+        ``"truth"``: the ``(steps,)`` true MI; and the settings: ``"levels"``, ``"rhos"`` (the correlations),
+        ``"steps_per_level"``, ``"batch_size"``, ``"dim"``, ``"critic"``, ``"hidden"``, ``"embed_dim"`` (``None``
+        for ``"concat"``), ``"lr"``, ``"tau"``, ``"ema_rate"``.
+
+    References
+    ----------
+    Poole, B., S. Ozair, A. van den Oord, A. Alemi, G. Tucker, "On Variational Bounds of Mutual Information",
+    ICML 2019 (Figure 2). J. Song, S. Ermon, "Understanding the Limitations of Variational Mutual Information
+    Estimators", ICLR 2020.
     """
     bounds = [get_bound(b).name for b in bounds]
     if not bounds:
@@ -124,9 +172,28 @@ def _step_value(net, members: list, settings: dict, gen: torch.Generator, device
 
 
 def level_summary(result: dict, last: int = 1000) -> list[dict]:
-    """Per bound and level: the mean (over seeds) of each seed's average over the level's last ``last`` steps,
-    the spread of those averages over seeds, and the variance of the per-step estimates (over those steps,
-    averaged over seeds)."""
+    """Per bound and level, the estimates at the end of the level: their mean, spread over seeds and variance.
+
+    Parameters
+    ----------
+    result : dict
+        What :func:`staircase` returns.
+    last : int
+        The steps at the end of each level that count (at most ``steps_per_level``).
+
+    Returns
+    -------
+    list of dict
+        One row per bound and level: ``"bound"``, ``"truth"`` (the level's MI), ``"mean"`` (the mean over seeds of
+        each seed's average over the level's last ``last`` steps), ``"seed_sd"`` (the spread of those averages
+        over seeds: their standard deviation, 0 with one seed), ``"step_variance"`` (the variance of the per-step
+        estimates over those steps, averaged over seeds) and ``"seeds"`` (how many).
+
+    References
+    ----------
+    Poole, B., S. Ozair, A. van den Oord, A. Alemi, G. Tucker, "On Variational Bounds of Mutual Information",
+    ICML 2019 (Figure 2).
+    """
     est, spl = result["estimates"], result["steps_per_level"]
     last = min(positive_int("last", last), spl)
     rows = []

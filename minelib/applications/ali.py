@@ -141,16 +141,56 @@ class JointDiscriminator(nn.Module):
 
 @dataclass(frozen=True)
 class ALIConfig:
-    """Settings of :func:`train_ali`. ``beta = 0`` (or ``mi=False``) trains plain ALI.
+    r"""Settings of :func:`train_ali`. ``beta = 0`` (or ``mi=False``) trains plain ALI.
 
-    ``lr = 1e-3`` (Adam, betas 0.5 and 0.999, as in :mod:`~minelib.applications.gan`) trains the small MLPs of
-    the 25 Gaussians within a few thousand CPU steps; ALI's own 1e-4 or DCGAN's 2e-4 suit long image runs.
     For MNIST take ``z_dim`` around 32, wider ``hidden``, ``lr = critic_lr = 2e-4``, batches of 100 and
     ``leaky=True`` (LeakyReLU, slope 0.2, in the encoder and the discriminator) and ``batch_norm=True`` (batch
     norm in the generator): without the last two the discriminator wins within a few hundred steps and the
-    generator collapses onto one digit. ``dropout`` applies to the discriminator.
-    ``clip`` is off by default: on the 25 Gaussians (3,000 steps, seeds 0 and 1) ALI + MINE reconstructed
-    better with the plain sum of the two gradients than with the MI gradient clipped to the adversarial one.
+    generator collapses onto one digit.
+
+    Parameters
+    ----------
+    steps : int
+        Training steps; each is one step of the discriminator, of the MI term's critic and of the encoder and
+        generator together.
+    batch_size : int
+        Samples per batch; at least 2 (the MI term pairs samples).
+    lr : float
+        Adam's learning rate for the discriminator and for the encoder and generator (betas 0.5 and 0.999, as in
+        :mod:`~minelib.applications.gan`). ``1e-3`` trains the small MLPs of the 25 Gaussians within a few
+        thousand CPU steps; ALI's own 1e-4 or DCGAN's 2e-4 suit long image runs.
+    beta : float
+        :math:`\beta \ge 0`, the weight of :math:`I_q(x, z)` in what the encoder maximises.
+    mi : bool
+        Whether the MI term is used at all.
+    clip : bool
+        Clip the encoder's MI gradient to its adversarial gradient (:func:`~minelib.adaptive_gradient_clip`)
+        instead of summing them. Off by default: on the 25 Gaussians (3,000 steps, seeds 0 and 1) ALI + MINE
+        reconstructed better with the plain sum of the two gradients than with the MI gradient clipped to the
+        adversarial one.
+    z_dim : int
+        Coordinates of the code :math:`z`.
+    hidden : tuple of int
+        Hidden widths of the encoder, the generator and the discriminator (at least one; ``hidden[0]`` is the
+        size of the discriminator's embeddings).
+    critic_hidden : tuple of int
+        Hidden widths of the MI term's statistics network.
+    critic_lr : float
+        The learning rate of the MI term's statistics network (its own optimiser, :class:`~minelib.MITerm`).
+    dropout : float
+        Dropout of the discriminator's embeddings, in [0, 1).
+    leaky : bool
+        LeakyReLU (slope 0.2) instead of ReLU in the encoder and the discriminator.
+    batch_norm : bool
+        Batch norm before each hidden ReLU of the generator.
+    seed : int or None
+        Seeds torch's global generator during training (initialisations, dropout, the re-pairings), the data's
+        ``rng`` and, through a seed derived from it, the draws of :math:`z` (``None``: fresh).
+
+    References
+    ----------
+    Belghazi, M. I. et al., "Mutual Information Neural Estimation", ICML 2018, §5.2. V. Dumoulin et al.,
+    "Adversarially Learned Inference", ICLR 2017. J. Donahue et al., "Adversarial Feature Learning", ICLR 2017.
     """
 
     steps: int = 5000
@@ -248,9 +288,35 @@ def train_ali(
     device: str | torch.device | None = None,
     progress: bool = False,
 ) -> ALIRun:
-    """Train ALI (``beta = 0``) or ALI + MINE on ``sample_data(n, rng) -> (n, dim)`` data: 2-D points, or any
-    other ``dim`` of pixels in [0, 1]. Each step: a discriminator step, a step of the MI term's critic on
-    :math:`(x, E(x))` detached, an encoder-and-generator step (module docstring). Returns an :class:`ALIRun`."""
+    """Train ALI (``beta = 0``) or ALI + MINE on data from ``sample_data``.
+
+    Each step: a discriminator step, a step of the MI term's critic on :math:`(x, E(x))` detached, an
+    encoder-and-generator step (module docstring).
+
+    Parameters
+    ----------
+    sample_data : *callable*
+        ``sample_data(n, rng) -> (n, dim)`` data, ``rng`` a ``numpy.random.Generator``: 2-D points, or any other
+        ``dim`` of pixels in [0, 1] (e.g. :func:`mnist_sampler`).
+    config : ALIConfig
+        The settings.
+    device : str or *torch.device* or None
+        Where to train (``None``: CUDA if present, else the CPU).
+    progress : bool
+        A tqdm bar.
+
+    Returns
+    -------
+    ALIRun
+        The trained encoder, generator and discriminator (in ``eval()`` mode), ``config``, the MI term
+        (``mi_term``, ``None`` for plain ALI) and per step in ``history`` ``"d_loss"``, ``"eg_loss"`` and
+        ``"mi"``.
+
+    References
+    ----------
+    Belghazi, M. I. et al., "Mutual Information Neural Estimation", ICML 2018, §5.2. V. Dumoulin et al.,
+    "Adversarially Learned Inference", ICLR 2017. J. Donahue et al., "Adversarial Feature Learning", ICLR 2017.
+    """
     if not isinstance(config, ALIConfig):
         raise TypeError(f"config must be an ALIConfig, got {type(config).__name__}")
     if not callable(sample_data):

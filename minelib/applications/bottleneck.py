@@ -134,11 +134,47 @@ class IBClassifier(nn.Module):
 
 @dataclass(frozen=True)
 class IBConfig:
-    """Settings of :func:`train_ib`; the defaults are deep VIB's protocol (see the module docstring).
+    r"""Settings of :func:`train_ib`; the defaults are deep VIB's protocol (see the module docstring).
 
-    ``beta`` weighs :math:`I(X;Z)` (ignored by ``"baseline"``). ``lr_decay`` multiplies the encoder's learning
-    rate every ``decay_every`` epochs; ``polyak`` is the decay of the weight average used for evaluation.
     ``critic_hidden`` and ``critic_lr`` set the statistics networks (the penalty's and the monitor's).
+
+    Parameters
+    ----------
+    method : str
+        ``"baseline"``, ``"vib"`` or ``"mine"`` (module docstring).
+    beta : float
+        :math:`\beta \ge 0`, the weight of :math:`I(X;Z)` (ignored by ``"baseline"``).
+    epochs : int
+        Passes over the training digits.
+    batch_size : int
+        Digits per batch; at least 2 (MINE re-pairs a batch).
+    lr : float
+        Adam's learning rate for the encoder and decoder (betas 0.5 and 0.999).
+    lr_decay : float
+        Multiplies the learning rate of the encoder (and decoder) every ``decay_every`` epochs, in (0, 1].
+    decay_every : int
+        Epochs between two decays.
+    polyak : float
+        The decay of the weight average used for evaluation, in (0, 1).
+    hidden : tuple of int
+        Hidden widths of the encoder (ReLU).
+    z_dim : int
+        Coordinates of :math:`Z`.
+    test_samples : int
+        Draws of :math:`z` whose softmax is averaged at test time.
+    critic_hidden : tuple of int
+        Hidden widths of the statistics networks.
+    critic_lr : float
+        Learning rate of the statistics networks (each with its own optimiser, :class:`~minelib.MITerm`).
+    seed : int or None
+        Seeds torch's global generator during training (initialisations, the draws of :math:`z`, the
+        re-pairings) and, through seeds derived from it, the order of the digits and the evaluation's draws
+        (``None``: fresh).
+
+    References
+    ----------
+    Belghazi, M. I. et al., "Mutual Information Neural Estimation", ICML 2018, §5.3.
+    Alemi, A. A., I. Fischer, J. V. Dillon, K. Murphy, "Deep Variational Information Bottleneck", ICLR 2017.
     """
 
     method: str = "mine"
@@ -284,7 +320,7 @@ def train_ib(
     device: str | torch.device | None = None,
     progress: bool = False,
 ) -> IBRun:
-    r"""Train an :class:`IBClassifier` on ``train`` with ``config.method``; returns an :class:`IBRun`.
+    r"""Train an :class:`IBClassifier` on ``train`` with ``config.method``.
 
     Each step, on a batch of pixels in [0, 1] flattened to 784 (whole batches only; the order is reshuffled
     every epoch): draw :math:`z`; step the monitoring critic on the detached :math:`(x, z)`; for ``"mine"``
@@ -300,6 +336,31 @@ def train_ib(
     capacity and the batch size. ``i_zy`` is :math:`H(Y) - \text{cross-entropy}`, a lower bound on
     :math:`I(Z;Y)`: on ``test`` when given (Polyak weights, one draw of :math:`z`), else on the training
     batches. The epochs' ``test_error`` uses ``config.test_samples`` draws.
+
+    Parameters
+    ----------
+    train : ~minelib.mnist.MNIST
+        The training digits (at least ``config.batch_size``).
+    config : IBConfig
+        The settings.
+    test : ~minelib.mnist.MNIST or None
+        Digits to evaluate on after every epoch (``i_zy`` and ``test_error``).
+    device : str or *torch.device* or None
+        Where to train (``None``: CUDA if present, else the CPU).
+    progress : bool
+        A tqdm bar.
+
+    Returns
+    -------
+    IBRun
+        The Polyak-averaged classifier, ``config``, the per-epoch ``history``, the penalty's MI term (``"mine"``
+        only) and the monitor's.
+
+    References
+    ----------
+    Belghazi, M. I. et al., "Mutual Information Neural Estimation", ICML 2018, §5.3.
+    Alemi, A. A., I. Fischer, J. V. Dillon, K. Murphy, "Deep Variational Information Bottleneck", ICLR 2017.
+    McAllester, D., K. Stratos, "Formal limitations on the measurement of mutual information", AISTATS 2020.
     """
     _check_mnist("train", train)
     if test is not None:

@@ -83,8 +83,44 @@ class Discriminator(nn.Module):
 
 @dataclass(frozen=True)
 class GANConfig:
-    """Settings of :func:`train_gan`. ``beta = 0`` (or ``mi=False``) trains a plain GAN. Batches hold at least
-    2 samples (the MI term re-pairs a batch)."""
+    r"""Settings of :func:`train_gan`. ``beta = 0`` (or ``mi=False``) trains a plain GAN.
+
+    Parameters
+    ----------
+    steps : int
+        Training steps; each is one step of the discriminator, of the MI term's critic and of the generator.
+    batch_size : int
+        Real and generated samples per batch; at least 2 (the MI term re-pairs a batch).
+    lr : float
+        Adam's learning rate for the generator and the discriminator (betas 0.5 and 0.999).
+    critic_lr : float
+        The learning rate of the MI term's statistics network (its own optimiser, :class:`~minelib.MITerm`).
+    beta : float
+        :math:`\beta \ge 0`, the weight of the MI term in the generator's objective.
+    mi : bool
+        Whether the MI term is used at all.
+    clip : bool
+        Combine the generator's two gradients by the paper's adaptive clipping
+        (:func:`~minelib.adaptive_gradient_clip`) instead of summing them.
+    code : str
+        ``"categorical"`` (one-hot vectors of ``code_dim`` categories) or ``"gaussian"`` (a standard Gaussian
+        vector).
+    code_dim : int
+        Categories of each one-hot vector, or Gaussian coordinates per group.
+    code_groups : int
+        Independent codes side by side: the code has ``code_dim * code_groups`` coordinates.
+    noise_dim : int
+        Coordinates of the noise :math:`\varepsilon`.
+    hidden : tuple of int
+        Hidden widths of the MLP generator, discriminator and statistics network (:func:`mlp_networks`).
+    seed : int or None
+        Seeds torch's global generator during training (initialisations, the MI term's re-pairings), the data's
+        ``rng`` and, through a seed derived from it, the noise and codes (``None``: fresh).
+
+    References
+    ----------
+    Belghazi, M. I. et al., "Mutual Information Neural Estimation", ICML 2018, §5.1.
+    """
 
     steps: int = 5000
     batch_size: int = 256
@@ -168,13 +204,36 @@ def train_gan(
     device: str | torch.device | None = None,
     progress: bool = False,
 ) -> GANRun:
-    """Train a generator on ``sample_data(n, rng) -> (n, *out_shape)`` real samples, with or without the MI
-    term; ``networks(config)`` builds the generator, discriminator and statistics network (MLPs for 2-D points).
+    r"""Train a generator on real samples, with or without the MI term (module docstring).
 
     Each step: one discriminator step (binary cross-entropy on a real and a generated batch), one step of
     the MI term's critic on the detached generated batch and its codes, one generator step on the
-    non-saturating loss :math:`-\\log D(G)` minus :math:`\\beta\\hat I(G; c)` (clipped adaptively when
-    ``config.clip``). Returns a :class:`GANRun`.
+    non-saturating loss :math:`-\log D(G)` minus :math:`\beta\hat I(G; c)` (clipped adaptively when
+    ``config.clip``).
+
+    Parameters
+    ----------
+    sample_data : *callable*
+        ``sample_data(n, rng) -> (n, *out_shape)`` real samples, ``rng`` a ``numpy.random.Generator``.
+    config : GANConfig
+        The settings.
+    networks : *callable*
+        ``networks(config)`` builds the generator, discriminator and statistics network (default
+        :func:`mlp_networks`: MLPs for 2-D points; e.g. :func:`minelib.applications.dcgan.dcgan_networks`).
+    device : str or *torch.device* or None
+        Where to train (``None``: CUDA if present, else the CPU).
+    progress : bool
+        A tqdm bar.
+
+    Returns
+    -------
+    GANRun
+        The trained generator, ``config``, and per step in ``history`` the losses ``"d_loss"`` and ``"g_loss"``
+        and the MI estimate ``"mi"`` (NaN without the MI term).
+
+    References
+    ----------
+    Belghazi, M. I. et al., "Mutual Information Neural Estimation", ICML 2018, §5.1.
     """
     if not isinstance(config, GANConfig):
         raise TypeError(f"config must be a GANConfig, got {type(config).__name__}")
