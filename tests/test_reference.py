@@ -2,7 +2,8 @@
 
 MINE: the library and the from-scratch loop start from the same float64 weights and see the same pairs, batches
 and re-pairings, so their validation curves agree to rounding (summation order inside the batched ensemble
-products; 1.0e-13 nats measured over 200 steps, 1e-10 allowed). KSG: the same neighbour counts, hence the same float64 value to 1e-12."""
+products; 1.0e-13 nats measured over 200 steps, 1e-10 allowed). KSG: the same neighbour counts, hence the
+same float64 value to 1e-12."""
 
 import numpy as np
 import torch
