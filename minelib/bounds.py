@@ -286,20 +286,47 @@ def ema_log_mean_exp_surrogate(t: torch.Tensor, log_ma: torch.Tensor) -> torch.T
 
 class MovingAverage:
     r"""The state of MINE's gradient rule: :math:`\log\bar m`, one per member (``log``; ``None`` before the first
-    batch), and its rate :math:`\alpha`. The one place where DV with the moving-average gradient is written."""
+    batch), and its rate :math:`\alpha`. The one place where DV with the moving-average gradient is written.
+
+    :meth:`keep_if` undoes the last update where a batch turned out non-finite, on the device (no host
+    synchronisation); ``started`` (a device boolean, or ``None`` while that never happened) then says whether an
+    accepted batch has started the average."""
 
     def __init__(self, rate: float):
         self.rate = in_open_interval("ema_rate", rate, 0.0, 1.0)
         self.log: torch.Tensor | None = None
+        self.started: torch.Tensor | None = None
 
     def dv(self, t_joint: torch.Tensor, t_marginal: torch.Tensor, update: bool = True) -> torch.Tensor:
         """The DV value of this batch; its gradient divides by the moving average (advanced first if ``update``).
         Before any batch was averaged, the plain DV bound."""
         if update:
-            self.log = update_log_ema(self.log, log_mean_exp(t_marginal), self.rate)
+            batch = log_mean_exp(t_marginal)
+            log = update_log_ema(self.log, batch, self.rate)
+            if self.started is not None:  # an average not started yet starts at this batch's value
+                log, self.started = torch.where(self.started, log, batch.detach()), torch.ones_like(self.started)
+            self.log = log
         if self.log is None:
             return dv(t_joint, t_marginal)
-        return t_joint.mean(-1) - ema_log_mean_exp(t_marginal, self.log)
+        value = t_joint.mean(-1) - ema_log_mean_exp(t_marginal, self.log)
+        return value if self.started is None else torch.where(self.started, value, dv(t_joint, t_marginal))
+
+    def state(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """What :meth:`keep_if` needs to undo the next update."""
+        return self.log, self.started
+
+    def keep_if(self, accept: torch.Tensor, before: tuple[torch.Tensor | None, torch.Tensor | None]) -> None:
+        """Keep the last update where ``accept`` (a device boolean) holds, else restore the state ``before``."""
+        log, started = before
+        if self.log is None or log is self.log:
+            return
+        if log is None:  # this was the first batch: a rejected one leaves the average not started
+            self.log = torch.where(accept, self.log, torch.zeros_like(self.log))
+            self.started = accept.expand_as(self.log).clone()
+            return
+        self.log = torch.where(accept, self.log, log)
+        if started is not None:
+            self.started = torch.where(accept, self.started, started)
 
 
 # ------------------------------------------------------------------ standard errors (delta method)

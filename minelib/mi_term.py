@@ -19,12 +19,13 @@ parameters, so no loss of the model's ever reaches the critic's gradients.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
 
-from minelib._checks import in_open_interval
+from minelib._checks import MINEWarning, in_open_interval
 from minelib.bounds import MovingAverage, bound_value, derangement, get_bound
 from minelib.config import refuse_removed
 
@@ -98,6 +99,8 @@ class MITerm(nn.Module):
         in_open_interval("lr", lr, 0.0, float("inf"))
         object.__setattr__(self, "_critic", critic)  # not a submodule: invisible to a parent's .parameters()
         self.critic_optimizer = optimizer(critic.parameters(), lr=lr)
+        # critic steps skipped on a non-finite batch, counted on the critic's device
+        self.skipped = torch.zeros((), dtype=torch.long, device=next(critic.parameters()).device)
 
     @property
     def critic(self) -> nn.Module:
@@ -107,23 +110,45 @@ class MITerm(nn.Module):
         self._critic._apply(fn, *args, **kwargs)
         if self.average.log is not None:
             self.average.log = fn(self.average.log)
+        self.skipped = self.skipped.to(next(self._critic.parameters()).device)
         return super()._apply(fn, *args, **kwargs)
 
     # --------------------------------------------------------------------------------- the bound
     def _value(self, critic: Callable, scores: Callable | None, x, z, training: bool) -> torch.Tensor:
-        if x.dim() != 2 or z.dim() != 2 or x.shape[0] != z.shape[0] or x.shape[0] < 2:
-            raise ValueError(
-                f"x and z must be (b, dim) batches with the same b >= 2, got {tuple(x.shape)} and {tuple(z.shape)}"
-            )
+        self._check_batch(x, z)
         if self._bound.multi_sample:
             return bound_value(self._bound, scores=scores(x, z) if scores is not None else _all_pairs(critic, x, z))[0]
-        t = critic(torch.cat([x, x]), torch.cat([z, z[derangement(x.shape[0], device=x.device)]]))[0]
+        t = _scores_row(critic(torch.cat([x, x]), torch.cat([z, z[derangement(x.shape[0], device=x.device)]])))
         t_joint, t_marginal = t[: x.shape[0]], t[x.shape[0] :]
         average = self.average if self._bound.moving_average else None  # before any critic step: the plain DV
         return bound_value(self._bound, t_joint, t_marginal, average=average, update=training)
 
-    def update(self, x: torch.Tensor, z: torch.Tensor) -> float:
+    def _check_batch(self, x, z) -> None:
+        """Shapes and dtypes, from metadata only (no host sync): what a caller can get wrong."""
+        for name, a in (("x", x), ("z", z)):
+            if not isinstance(a, torch.Tensor) or not a.dtype.is_floating_point:
+                raise TypeError(f"{name} must be a floating-point torch tensor, got {getattr(a, 'dtype', type(a))}")
+        if x.dim() != 2 or z.dim() != 2 or x.shape[0] != z.shape[0] or x.shape[0] < 2:
+            raise ValueError(
+                f"x and z must be (b, dim) batches with the same b >= 2, got {tuple(x.shape)} and {tuple(z.shape)}"
+            )
+        weight = next(self._critic.parameters())
+        for name, a in (("x", x), ("z", z)):
+            want = getattr(self._critic, f"{name}_dim", a.shape[1])
+            if a.shape[1] != want:
+                raise ValueError(f"{name} has {a.shape[1]} columns, the critic expects {want}")
+            if a.dtype != weight.dtype or a.device != weight.device:
+                raise TypeError(
+                    f"{name} is {a.dtype} on {a.device} but the critic's parameters are {weight.dtype} on "
+                    f"{weight.device}: convert the batch ({name}.to(...)) or the MI term (mi.to(...))"
+                )
+
+    def update(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """One ascent step of the critic on the bound of this batch (inputs detached); returns the value.
+
+        A batch whose value or gradient is not finite (a NaN or inf among the inputs, or a diverging critic) takes
+        no step: the parameters and the optimiser's state are kept as they were, and ``skipped`` counts it. This is
+        decided on the device, with no host synchronisation; :meth:`check` reports the count.
 
         Parameters
         ----------
@@ -132,15 +157,32 @@ class MITerm(nn.Module):
 
         Returns
         -------
-        float
-            The critic's bound on the batch, before its step.
+        value : *torch.Tensor*
+            The critic's bound on the batch before its step, 0-dimensional, on the critic's device.
         """
-        scores = getattr(self._critic, "scores", None)
+        scores, before = getattr(self._critic, "scores", None), self.average.state()
         value = self._value(self._critic, scores, x.detach(), z.detach(), training=True)
         self.critic_optimizer.zero_grad(set_to_none=True)
         (-value).backward()
-        self.critic_optimizer.step()
-        return float(value.detach())
+        params = [p for p in self._critic.parameters() if p.grad is not None]
+        finite = torch.stack([torch.isfinite(value), *(torch.isfinite(p.grad).all() for p in params)]).all()
+        _masked_step(self.critic_optimizer, params, finite)
+        self.average.keep_if(finite, before)
+        self.skipped += ~finite
+        return value.detach()
+
+    def check(self) -> int:
+        """The number of skipped critic steps so far (one host synchronisation), with a
+        :class:`~minelib.MINEWarning` when there are any. Call it every few hundred steps, not every step."""
+        skipped = int(self.skipped)
+        if skipped:
+            warnings.warn(
+                f"the MI term skipped {skipped} critic step(s) whose batch gave a non-finite value or gradient (NaN "
+                "or inf in x or z, or a diverging critic): those batches were left out, the critic is intact",
+                MINEWarning,
+                stacklevel=2,
+            )
+        return skipped
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         r"""The bound on this batch with the critic held fixed: differentiable in ``x`` and ``z`` only.
@@ -227,6 +269,29 @@ class MITerm(nn.Module):
         return value, estimate, term
 
 
+def _masked_step(optimizer: torch.optim.Optimizer, params: list[torch.Tensor], finite: torch.Tensor) -> None:
+    """``optimizer.step()`` where ``finite`` (a 0-d bool tensor) holds; otherwise the parameters and the optimiser's
+    state stay exactly as they were (``torch.where``: no host synchronisation)."""
+    saved = [(p, p.detach().clone(), {k: v.clone() for k, v in optimizer.state[p].items() if torch.is_tensor(v)})
+             for p in params]  # fmt: skip
+    for p in params:  # a NaN gradient would otherwise enter Adam's moments
+        p.grad = torch.where(finite, p.grad, torch.zeros_like(p.grad))
+    optimizer.step()
+    with torch.no_grad():
+        for p, before, state in saved:
+            p.copy_(torch.where(finite, p, before))
+            for key, now in optimizer.state[p].items():
+                if torch.is_tensor(now):  # a state created by this step goes back to zero (a fresh state)
+                    now.copy_(torch.where(finite, now, state.get(key, torch.zeros_like(now))))
+
+
+def _scores_row(t: torch.Tensor) -> torch.Tensor:
+    """A critic's ``(1, n)`` scores as ``(n,)``; a clear error for another shape (e.g. ``(n, 1)``)."""
+    if t.dim() != 2 or t.shape[0] != 1:
+        raise ValueError(f"critic(x, z) must return scores of shape (1, n), got {tuple(t.shape)}")
+    return t[0]
+
+
 def _all_pairs(critic: Callable, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """The (1, b, b) score matrix of a critic that only scores pairs: b^2 evaluations."""
     b = x.shape[0]
@@ -274,8 +339,9 @@ def adaptive_gradient_clip(
 
     Returns
     -------
-    norm_u, norm_m : float
-        :math:`(\lVert g_u\rVert, \lVert g_m\rVert)`.
+    norm_u, norm_m : *torch.Tensor*
+        :math:`(\lVert g_u\rVert, \lVert g_m\rVert)`, 0-dimensional float64 tensors on the parameters' device
+        (no host synchronisation: the step stays capturable).
 
     References
     ----------
@@ -290,7 +356,8 @@ def adaptive_gradient_clip(
     g_m = [torch.zeros_like(p) if g is None else g for p, g in zip(params, g_m)]
     norm_u = torch.sqrt(sum((g.double() ** 2).sum() for g in g_u))  # every tensor counts, not the last one
     norm_m = torch.sqrt(sum((g.double() ** 2).sum() for g in g_m))
-    scale = torch.minimum(norm_u, norm_m) / norm_m if norm_m > 0 else torch.zeros((), dtype=torch.float64)
+    positive = norm_m > 0
+    scale = torch.where(positive, torch.minimum(norm_u, norm_m) / torch.where(positive, norm_m, 1.0), 0.0)
     for p, gu, gm in zip(params, g_u, g_m):
         p.grad = gu + scale.to(gm.dtype) * gm
-    return float(norm_u), float(norm_m)
+    return norm_u, norm_m

@@ -108,3 +108,47 @@ def train_critic(
         best_step = torch.full_like(best_step, last)
     val = torch.stack(evals).cpu().numpy() if evals else np.empty((0, n_models))
     return TrainLog(record.cpu().numpy(), np.array(eval_steps, dtype=int), val, best_step.cpu().numpy())
+
+
+class DeviceLog:
+    """Values recorded at every step on the device and read back once: no host synchronisation per step.
+
+    ``record(step, **values)`` stores 0-d tensors (or numbers) into float64 tensors of length ``steps``;
+    ``check(step)``, every ``every`` steps and at the last one, synchronises once and raises a
+    ``FloatingPointError`` whose message ``explain(key, step, value)`` gives, when a ``watch``-ed key became
+    non-finite; ``numpy()`` returns the records as float64 numpy arrays (NaN where nothing was recorded).
+    """
+
+    def __init__(self, keys, steps: int, device, *, watch=(), explain=None, every: int = 100):
+        self.values = {k: torch.full((steps,), torch.nan, dtype=torch.float64, device=device) for k in keys}
+        self.steps, self.watch, self.explain, self.every = steps, tuple(watch), explain, every
+
+    def record(self, step: int, **values) -> None:
+        for key, value in values.items():
+            self.values[key][step] = value.detach() if isinstance(value, torch.Tensor) else value
+
+    def check(self, step: int) -> None:
+        if (step + 1) % self.every and step + 1 != self.steps:
+            return
+        for key in self.watch:
+            bad = ~torch.isfinite(self.values[key][: step + 1])
+            if bad.any():
+                first = int(bad.nonzero()[0])
+                raise FloatingPointError(self.explain(key, first, float(self.values[key][first])))
+
+    def numpy(self) -> dict[str, np.ndarray]:
+        return {k: v.cpu().numpy() for k, v in self.values.items()}
+
+
+def divergence_message(model: str, **settings) -> Callable[[str, int, float], str]:
+    """An ``explain`` for :class:`DeviceLog` when the data were checked finite: training diverged, and the message
+    names the ``settings`` to lower (e.g. ``lr=1e-3, beta=1.0``)."""
+
+    def explain(key: str, step: int, value: float) -> str:
+        lower = " or ".join(f"{name} (now {v})" for name, v in settings.items())
+        return (
+            f"the {model}'s {key} became {value} at step {step}: every batch of data was finite (each is checked "
+            f"when drawn), so training diverged; lower {lower}"
+        )
+
+    return explain

@@ -234,3 +234,12 @@ def test_mcnemar_counts_the_discordant_digits_and_tests_them():
         mcnemar(a.astype(int), b)
     with pytest.raises(ValueError, match="wrong_a and wrong_b"):
         mcnemar(a, b[:50])
+
+
+def test_a_nan_pixel_is_named_before_any_training(digits):
+    train, _ = digits
+    images = train.images.astype(np.float32) / 255
+    images[7, 3, 3] = np.nan
+    bad = MNIST(images, train.labels, train.source, train.split, train.checksum)
+    with pytest.raises(ValueError, match=r"train has 1 image\(s\) with NaN or infinite pixels"):
+        train_ib(bad, IBConfig(method="mine", **SMALL))

@@ -206,3 +206,84 @@ def test_step_without_a_model_loss_returns_the_term_and_a_floor_clamps_a_negativ
     assert floored == 0.0 and term == 0.0
     term.backward()
     assert torch.all(z.grad == 0)  # a clamped estimate rewards nothing
+
+
+# ----------------------------------------------------------------------------- non-finite batches
+def _state(mi: MITerm) -> list[torch.Tensor]:
+    """The critic's parameters and its optimiser's tensors, copied."""
+    params = [p.detach().clone() for p in mi.critic.parameters()]
+    state = [v.clone() for s in mi.critic_optimizer.state.values() for v in s.values() if torch.is_tensor(v)]
+    return params + state
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+@pytest.mark.parametrize("first", [True, False])
+def test_a_non_finite_batch_takes_no_step_and_is_counted(bad, first):
+    """The critic after (clean, poisoned, clean) batches equals the critic after (clean, clean): bitwise, the
+    optimiser's moments and step count included; a poisoned first batch leaves a fresh optimiser."""
+    x, z = _pairs(torch.tensor(1.0), n=64)
+    poisoned = x.clone()
+    poisoned[3, 0] = bad
+
+    def run(batches):
+        torch.manual_seed(0)
+        mi = MITerm(m.StatisticsNetwork(1, 1, hidden=(8,)), lr=1e-2)
+        for batch in batches:
+            torch.manual_seed(1)  # the same re-pairing for every batch, poisoned or not
+            mi.update(batch, z)
+        return mi
+
+    clean = run([x, x] if first else [x, x])
+    mixed = run([poisoned, x, x] if first else [x, poisoned, x])
+    assert int(mixed.skipped) == 1 and int(clean.skipped) == 0
+    for a, b in zip(_state(mixed), _state(clean)):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert all(torch.isfinite(p).all() for p in mixed.critic.parameters())
+    with pytest.warns(m.MINEWarning, match="skipped 1 critic step"):
+        assert mixed.check() == 1
+
+
+def test_a_poisoned_first_batch_leaves_the_moving_average_unstarted():
+    x, z = _pairs(torch.tensor(1.0), n=64)
+    mi = MITerm(m.StatisticsNetwork(1, 1, hidden=(8,)), lr=1e-2)
+    bad = x.clone()
+    bad[0, 0] = float("nan")
+    mi.update(bad, z)  # the very first batch poisoned: the moving average is not started by it
+    assert int(mi.skipped) == 1 and mi.average.log is not None and not bool(mi.average.started)
+    assert torch.isfinite(mi(x, z))  # the model's term: the plain DV bound until a clean batch starts the average
+    mi.update(x, z)
+    assert bool(mi.average.started) and torch.isfinite(mi.average.log).all() and torch.isfinite(mi(x, z))
+
+
+@pytest.mark.parametrize(
+    ("x", "z", "error", "match"),
+    [
+        (torch.zeros(8, 1, dtype=torch.float64), torch.zeros(8, 1), TypeError, "float64 on cpu but the critic"),
+        (torch.zeros(8, 2), torch.zeros(8, 1), ValueError, "x has 2 columns, the critic expects 1"),
+        (torch.zeros(8, 1, dtype=torch.long), torch.zeros(8, 1), TypeError, "floating-point"),
+    ],
+)
+def test_batches_the_critic_cannot_take_are_named(x, z, error, match):
+    mi = MITerm(m.StatisticsNetwork(1, 1, hidden=(8,)))
+    with pytest.raises(error, match=match):
+        mi.update(x, z)
+
+
+def test_a_critic_returning_a_column_is_named():
+    class Column(torch.nn.Module):  # returns (n, 1) instead of (1, n)
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(2, 1)
+
+        def forward(self, x, z):
+            return self.lin(torch.cat([x, z], 1))
+
+    with pytest.raises(ValueError, match=r"must return scores of shape \(1, n\), got \(16, 1\)"):
+        MITerm(Column()).update(torch.zeros(8, 1), torch.zeros(8, 1))
+
+
+def test_adaptive_clip_returns_device_tensors_without_branching_on_the_host():
+    w = torch.nn.Parameter(torch.ones(3))
+    norm_u, norm_m = adaptive_gradient_clip([w], (2 * w).sum(), (0 * w).sum())  # g_m = 0: no MI gradient
+    assert isinstance(norm_u, torch.Tensor) and float(norm_m) == 0.0
+    torch.testing.assert_close(w.grad, torch.full((3,), 2.0))  # the model's own gradient, unchanged

@@ -167,3 +167,18 @@ def test_maximises_a_concave_objective_with_adam():
     assert np.all(np.abs(p.detach().numpy() - 3) < lr / 100)
     # and the recorded objective climbed to nearly its maximum 0
     assert np.all(log.train[-1] > -((lr / 100) ** 2))
+
+
+# ------------------------------------------------------------------------- DeviceLog: records without syncs
+def test_device_log_records_and_checks_only_every_n_steps():
+    from minelib.train import DeviceLog, divergence_message
+
+    log = DeviceLog(("loss", "mi"), 10, "cpu", watch=("loss",), explain=divergence_message("GAN", lr=0.1), every=4)
+    for step in range(10):
+        log.record(step, loss=torch.tensor(float("nan") if step == 5 else 1.0), mi=float("nan"))
+        if step < 7:
+            log.check(step)  # steps 3 (clean so far) and 7 are checked; the NaN at 5 is found at 7
+    with pytest.raises(FloatingPointError, match=r"the GAN's loss became nan at step 5: .* lower lr \(now 0.1\)"):
+        log.check(7)
+    out = log.numpy()
+    assert out["loss"].dtype == np.float64 and out["loss"][0] == 1.0 and np.isnan(out["mi"]).all()

@@ -61,6 +61,7 @@ from minelib.applications.toy import GRID
 from minelib.mi_term import MITerm
 from minelib.mnist import MNIST
 from minelib.nets import StatisticsNetwork, mlp
+from minelib.train import DeviceLog, divergence_message
 
 
 class Encoder(nn.Module):
@@ -334,7 +335,8 @@ def _train(sample_data, config: ALIConfig, device: torch.device, progress: bool)
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=(0.5, 0.999))
     opt_eg = torch.optim.Adam([*E.parameters(), *G.parameters()], lr=config.lr, betas=(0.5, 0.999))
     gen = torch_generator(derived_seed(config.seed, 1))
-    history = {k: np.full(config.steps, np.nan) for k in ("d_loss", "eg_loss", "mi")}
+    history = DeviceLog(("d_loss", "eg_loss", "mi"), config.steps, device, watch=("d_loss", "eg_loss"),
+                        explain=divergence_message("ALI", lr=config.lr, beta=config.beta))  # fmt: skip
     for step in trange(config.steps, disable=not progress, desc="ALI + MINE" if mi else "ALI", leave=False):
         batch = first if step == 0 else _batch(sample_data, rng, b, first.shape[1])
         x = torch.as_tensor(batch, dtype=torch.float32, device=device)
@@ -346,10 +348,13 @@ def _train(sample_data, config: ALIConfig, device: torch.device, progress: bool)
         d_loss.backward()
         opt_d.step()
         opt_eg.zero_grad(set_to_none=True)
-        history["mi"][step], eg_loss = _eg_gradients((E, G, D), mi, config, (x, z_enc), (x_gen, z_prior))
+        value, eg_loss = _eg_gradients((E, G, D), mi, config, (x, z_enc), (x_gen, z_prior))
         opt_eg.step()
-        history["d_loss"][step], history["eg_loss"][step] = d_loss.item(), eg_loss
-    return ALIRun(E.eval(), G.eval(), D.eval(), config, mi, history)
+        history.record(step, mi=value, d_loss=d_loss, eg_loss=eg_loss)
+        history.check(step)
+    if mi is not None:
+        mi.check()
+    return ALIRun(E.eval(), G.eval(), D.eval(), config, mi, history.numpy())
 
 
 def _networks(config: ALIConfig, x_dim: int, device) -> tuple[Encoder, Decoder, JointDiscriminator, MITerm | None]:
@@ -370,7 +375,7 @@ def _bce(logits: torch.Tensor, label: float) -> torch.Tensor:
     return nn.functional.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
 
 
-def _eg_gradients(nets, mi: MITerm | None, config: ALIConfig, encoder_pairs, generator_pairs) -> tuple[float, float]:
+def _eg_gradients(nets, mi: MITerm | None, config: ALIConfig, encoder_pairs, generator_pairs) -> tuple:
     """Set the gradients of the encoder-and-generator step (the MI term's critic stepped first); return the
     critic's DV value (NaN without the MI term) and the sum of the two adversarial losses."""
     E, G, D = nets
@@ -389,7 +394,7 @@ def _eg_gradients(nets, mi: MITerm | None, config: ALIConfig, encoder_pairs, gen
         value = mi.step(
             *encoder_pairs, weight=-config.beta, params=E.parameters(), model_loss=e_loss, clip=config.clip
         )[0]
-    return value, losses[0].item() + losses[1].item()
+    return value, losses[0].detach().double() + losses[1].detach().double()
 
 
 def _batch(sample_data, rng: np.random.Generator, n: int, dim: int | None) -> np.ndarray:

@@ -302,6 +302,11 @@ def _features(name: str, images, device) -> torch.Tensor:
     images = np.asarray(images)
     if images.ndim not in (2, 3) or math.prod(images.shape[1:]) != IN_DIM or len(images) == 0:
         raise ValueError(f"{name} must be (n, 28, 28) or (n, 784) with n >= 1, got shape {images.shape}")
+    if images.dtype.kind not in "iuf":
+        raise TypeError(f"{name} images must be numbers (uint8 in 0..255 or floats in [0, 1]), got {images.dtype}")
+    if images.dtype.kind == "f" and not np.isfinite(images).all():
+        bad = int((~np.isfinite(images.reshape(len(images), -1))).any(1).sum())
+        raise ValueError(f"{name} has {bad} image(s) with NaN or infinite pixels: remove or repair them")
     x = torch.as_tensor(images.reshape(len(images), IN_DIM), dtype=torch.float32, device=device)
     return x / 255.0 if images.dtype == np.uint8 else x
 
@@ -375,7 +380,7 @@ def train_ib(
 
 
 def _train(train: MNIST, test: MNIST | None, config: IBConfig, device: torch.device, progress: bool) -> IBRun:
-    method, beta = config.method, config.beta
+    method = config.method
     model = IBClassifier(config.hidden, config.z_dim, stochastic=method != "baseline").to(device)
     average = copy.deepcopy(model)  # the Polyak average, used for evaluation only
     monitor = MITerm(StatisticsNetwork(IN_DIM, config.z_dim, config.critic_hidden), lr=config.critic_lr).to(device)
@@ -393,36 +398,43 @@ def _train(train: MNIST, test: MNIST | None, config: IBConfig, device: torch.dev
     b, steps = config.batch_size, 0
     for epoch in trange(config.epochs, disable=not progress, desc=f"information bottleneck ({method})", leave=False):
         history["lr"][epoch] = opt.param_groups[0]["lr"]
-        sums = dict.fromkeys(("loss", "ce", "penalty", "i_xz"), 0.0)
+        sums = {k: torch.zeros((), dtype=torch.float64, device=device) for k in ("loss", "ce", "penalty", "i_xz")}
+        first_bad = torch.full((), -1, device=device)  # the epoch's first batch with a non-finite loss, on the device
         order = torch.randperm(len(y_all), generator=order_gen).to(device)
         n_batches = len(y_all) // b
         for i in range(n_batches):
             rows = order[i * b : (i + 1) * b]
             x, y = x_all[rows], y_all[rows]
             draw = model.represent(x)  # (z, mu, sigma)
-            sums["i_xz"] += monitor.update(x, draw[0].detach())
+            sums["i_xz"] += monitor.update(x, draw[0].detach()).double()
             loss, ce, penalty = _objective(model, mi, config, x, y, draw)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"the {method} loss became {loss.item()} at epoch {epoch}, batch {i} (beta = {beta}): lower beta "
-                    "or the learning rate"
-                )
+            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), i, first_bad)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             steps += 1
             _polyak_update(average, model, config.polyak, steps)
-            sums["loss"], sums["ce"] = sums["loss"] + loss.item(), sums["ce"] + ce.item()
-            sums["penalty"] += penalty.item()
+            sums["loss"], sums["ce"] = sums["loss"] + loss.detach().double(), sums["ce"] + ce.detach().double()
+            sums["penalty"] += penalty.detach().double()
         schedule.step()
+        _check_epoch(int(first_bad), epoch, config)  # one synchronisation an epoch
         for k, v in sums.items():
-            history[k][epoch] = v / n_batches
+            history[k][epoch] = v.item() / n_batches
         if test is None:
             history["i_zy"][epoch] = _label_entropy(train.labels) - history["ce"][epoch]
         else:
             eval_seed = derived_seed(config.seed, 2)
             history["i_zy"][epoch], history["test_error"][epoch] = _evaluate(average, x_test, test, config, eval_seed)
     return IBRun(average.eval(), config, history, mi, monitor)
+
+
+def _check_epoch(first_bad: int, epoch: int, config: IBConfig) -> None:
+    """The images were checked finite before training, so a non-finite loss means training diverged."""
+    if first_bad >= 0:
+        raise FloatingPointError(
+            f"the {config.method} loss became non-finite at epoch {epoch}, batch {first_bad}: the images are finite "
+            f"(checked before training), so training diverged; lower beta (now {config.beta}) or lr (now {config.lr})"
+        )
 
 
 def _objective(model: IBClassifier, mi: MITerm | None, config: IBConfig, x, y, draw) -> tuple[torch.Tensor, ...]:

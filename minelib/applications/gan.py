@@ -53,6 +53,7 @@ from minelib._checks import (
 )
 from minelib.mi_term import MITerm
 from minelib.nets import StatisticsNetwork, mlp
+from minelib.train import DeviceLog, divergence_message
 
 CODES = ("categorical", "gaussian")
 
@@ -251,7 +252,8 @@ def _train(sample_data, config: GANConfig, G, D, critic, device: torch.device, p
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=(0.5, 0.999))
     gen = torch_generator(derived_seed(config.seed, 1))
     bce = nn.functional.binary_cross_entropy_with_logits
-    history = {k: np.full(config.steps, np.nan) for k in ("d_loss", "g_loss", "mi")}
+    history = DeviceLog(("d_loss", "g_loss", "mi"), config.steps, device, watch=("d_loss", "g_loss"),
+                        explain=divergence_message("GAN", lr=config.lr, beta=config.beta))  # fmt: skip
     b = config.batch_size
     for step in trange(config.steps, disable=not progress, desc="GAN + MINE" if use_mi else "GAN", leave=False):
         real = sampled_batch("sample_data(n, rng)", sample_data(b, rng), (b, *G.out_shape))
@@ -268,9 +270,13 @@ def _train(sample_data, config: GANConfig, G, D, critic, device: torch.device, p
         if mi is None:
             g_loss.backward()
         else:  # the critic's step, then the generator's gradient of g_loss - beta I(G; c)
-            history["mi"][step] = mi.step(
+            value = mi.step(
                 fake.flatten(1), c, weight=-config.beta, params=G.parameters(), model_loss=g_loss, clip=config.clip
             )[0]
+            history.record(step, mi=value)
         opt_g.step()
-        history["d_loss"][step], history["g_loss"][step] = d_loss.item(), g_loss.item()
-    return GANRun(G, config, history)
+        history.record(step, d_loss=d_loss, g_loss=g_loss)
+        history.check(step)
+    if mi is not None:
+        mi.check()
+    return GANRun(G, config, history.numpy())
