@@ -40,7 +40,7 @@ from scipy.special import digamma
 
 from minelib._checks import ArrayLike, MINEWarning, choice, positive_int
 from minelib.preprocess import PREPROCESS, checked_pair, prepare
-from minelib.trust import tie_problems, warn
+from minelib.trust import column_problems, radius_problems, tie_problems, warn
 
 BLOCKED_FROM_DIM = 16  # joint dimension from which all pairwise distances beat a k-d tree (bench/ksg.py)
 _ROWS = 64  # rows per block of pairwise distances (fewer above 32,768 samples: a block holds at most 2**21)
@@ -78,6 +78,7 @@ def ksg_inputs(x: ArrayLike, z: ArrayLike, k: int, kind: str) -> tuple[np.ndarra
     positive_int("k", k)
     if k >= len(x):
         raise ValueError(f"k={k} neighbours need more than k samples, got {len(x)}")
+    warn(column_problems(x, z, kind, estimator="KSG"))
     x, z = prepare(x, z, kind).splits["all"]
     warn(tie_problems(x, z))
     return x, z
@@ -134,11 +135,11 @@ def _positive(eps: np.ndarray, k: int) -> np.ndarray:
     return eps
 
 
-def _blocked(x: np.ndarray, z: np.ndarray, k: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
-    """:math:`n_x, n_z` from all pairwise distances, one block of rows at a time."""
+def _blocked(x: np.ndarray, z: np.ndarray, k: int, threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r""":math:`n_x, n_z` and the radii :math:`\epsilon_i` from all pairwise distances, one block of rows at a time."""
     n = len(x)
     block = max(1, min(_ROWS, 2**21 // n))
-    nx, nz = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    nx, nz, radii = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n)
 
     def work(starts: range) -> None:
         # Buffers reused across blocks: fresh multi-megabyte arrays would cost a page fault per 4 KiB.
@@ -150,12 +151,12 @@ def _blocked(x: np.ndarray, z: np.ndarray, k: int, threads: int) -> tuple[np.nda
             cdist(z[rows], z, "chebyshev", out=dz[:r])
             np.maximum(dx[:r], dz[:r], out=d[:r])
             d[:r].partition(k, axis=1)
-            eps = _positive(d[:r, k].copy(), k)  # column 0: the point itself
+            eps = radii[rows] = _positive(d[:r, k].copy(), k)  # column 0: the point itself
             nx[rows], nz[rows] = _strictly_within(dx[:r], eps, below[:r]), _strictly_within(dz[:r], eps, below[:r])
 
     starts = range(0, n, block)
     _map(work, [starts[i::threads] for i in range(threads)], threads)
-    return nx, nz
+    return nx, nz, radii
 
 
 def _leaves(points: np.ndarray, size: int) -> list[np.ndarray]:
@@ -273,11 +274,12 @@ def ksg_mi(x: ArrayLike, z: ArrayLike, k: int = 3, workers: int = 1, preprocess:
             stacklevel=2,
         )
     if dim >= BLOCKED_FROM_DIM:
-        nx, nz = _blocked(x, z, k, threads)
+        nx, nz, eps = _blocked(x, z, k, threads)
     else:
         xz = np.hstack([x, z])
         eps = _positive(cKDTree(xz, leafsize=16).query(xz, k=k + 1, p=np.inf, workers=threads)[0][:, k], k)
         nx, nz = (_marginal_counts(a, eps, threads) for a in (x, z))
+    warn(radius_problems(eps, x, z, k))
     return ksg_from_counts(len(x), k, nx, nz)
 
 

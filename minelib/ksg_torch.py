@@ -16,6 +16,7 @@ import torch
 
 from minelib._checks import ArrayLike, device_value, positive_int
 from minelib.ksg import ksg_from_counts, ksg_inputs
+from minelib.trust import radius_problems, warn
 
 _BLOCK_BYTES = 2**30  # memory of one block's three distance matrices and comparison (1 GiB)
 
@@ -64,17 +65,20 @@ def ksg_mi_torch(
     xt, zt = (torch.as_tensor(a, dtype=torch.float64, device=device) for a in (x, z))
     nx = torch.empty(n, dtype=torch.int64, device=device)
     nz = torch.empty(n, dtype=torch.int64, device=device)
+    radii = torch.empty(n, dtype=torch.float64, device=device)
     zero_radius = torch.zeros((), dtype=torch.bool, device=device)
     for start in range(0, n, rows):
         block = slice(start, min(start + rows, n))
         dx = torch.cdist(xt[block], xt, p=float("inf"))
         dz = torch.cdist(zt[block], zt, p=float("inf"))
         eps = torch.maximum(dx, dz).kthvalue(k + 1, dim=1).values.unsqueeze(1)
+        radii[block] = eps[:, 0]
         zero_radius |= (eps <= 0).any()
         nx[block] = (dx < eps).sum(1) - 1
         nz[block] = (dz < eps).sum(1) - 1
     if zero_radius:
         raise ValueError(f"more than k={k} identical samples: KSG needs continuous data (add tiny noise or raise k)")
+    warn(radius_problems(radii.cpu().numpy(), x, z, k))
     return ksg_from_counts(n, k, nx.cpu().numpy(), nz.cpu().numpy())
 
 

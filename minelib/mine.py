@@ -261,7 +261,8 @@ class MINE(nn.Module):
         caps = np.array([get_bound(b).limit(c.batch_size) for b in c.bounds])
         n_marginal = prepared.splits["test"][0].shape[-2] * c.n_shuffles
         values, se = values.double().cpu().numpy(), se.double().cpu().numpy()
-        warn(fit_problems(log.train, log.val, values, se, n_marginal, caps, c.checkpoint))
+        warn(fit_problems(log.train, log.val, values, se, n_marginal, caps, c.checkpoint, c.lr, log.best_step,
+                          log.eval_step))  # fmt: skip
         return self
 
     def _step_value(self, x_tr: torch.Tensor, z_tr: torch.Tensor, gen: torch.Generator):

@@ -2,6 +2,7 @@
 and stays silent on a healthy one. No network is trained here."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -96,3 +97,74 @@ def test_warn_points_at_the_callers_line():
     with pytest.warns(m.MINEWarning, match="something") as record:
         warn(["something"])
     assert record[0].filename == __file__
+
+
+def test_a_training_bound_far_below_zero_is_divergence_and_names_the_learning_rate():
+    train = HEALTHY["train"].copy()
+    train[10] = -1.04e4  # one exploded step; the curve recovered afterwards
+    (found,) = problems(train=train, lr=1.0)
+    assert found.startswith("training diverged: the training bound fell to -1.04e+04 nats (step 10)")
+    assert "lower lr (now 1)" in found
+    # the noise of a high-MI run scales the threshold: values around 8 nats dipping to -40 are not divergence
+    noisy = np.full(STEPS, 8.0)
+    noisy[::20] = -40.0
+    assert problems(train=noisy, val=np.full(EVALS, 8.0), values=np.array(8.0)) == []
+
+
+def test_an_early_kept_network_with_every_later_one_worse():
+    val = np.array([0.3, -0.5, -0.4, -0.6, -0.45])  # best at the first evaluation, all later ones 0.7+ below
+    steps = np.array([10, 50, 100, 150, 200])
+    (found,) = problems(val=val, kept=np.array(10), eval_step=steps, lr=10.0)
+    assert "network of step 10, in the first 5% of 200 steps" in found and "lower lr (now 10)" in found
+    recovering = np.array([0.3, -0.5, 0.25, 0.28, 0.29])  # later networks nearly as good: no warning
+    assert problems(val=recovering, kept=np.array(10), eval_step=steps) == []
+
+
+@pytest.mark.parametrize("lr", [1.0, 10.0])
+def test_diverged_mine_training_is_never_a_silent_estimate(lr):
+    # lr = 1 used to report 0.01 nats for a truth of 0.51 without a word
+    x, z = m.sample_correlated_gaussians(2000, 1, 0.8, seed=1)
+    with pytest.warns(m.MINEWarning, match=rf"training diverged: .* lower lr \(now {lr:g}\)"):
+        m.estimate_mi(x, z, lr=lr, steps=300, eval_every=25, hidden=(32, 32), seed=0, device="cpu")
+
+
+def test_a_merely_noisy_run_raises_no_alarm():
+    x, z = m.sample_correlated_gaussians(2000, 1, 0.8, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", m.MINEWarning)
+        r = m.estimate_mi(x, z, batch_size=16, steps=500, eval_every=25, hidden=(32, 32), seed=0, device="cpu")
+    assert abs(r.estimate - m.gaussian_mi(0.8)) < 0.1
+
+
+# ----------------------------------------------------------------------------------- KSG's trust checks
+def _ksg_said(x, z, **options) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m.ksg_mi(x, z, **options)
+    return [str(w.message) for w in caught if issubclass(w.category, m.MINEWarning)]
+
+
+@pytest.mark.parametrize("preprocess", ["standardize", "none"])
+def test_ksg_warns_about_an_outlier_and_heavy_tails_unless_the_copula_is_used(preprocess):
+    x, z = m.sample_correlated_gaussians(300, 1, 0.8, seed=0)
+    outlier = x.copy()
+    outlier[0] = 1e6  # took KSG from 0.55 to 0.003 without a word
+    assert any("heavy-tailed" in s and "KSG" in s for s in _ksg_said(outlier, z, preprocess=preprocess))
+    lognormal = np.exp(3 * x)  # took KSG from 0.55 to 0.37
+    assert any("heavy-tailed" in s for s in _ksg_said(lognormal, z, preprocess=preprocess))
+    assert _ksg_said(outlier, z, preprocess="copula") == [] and _ksg_said(x, z, preprocess=preprocess) == []
+
+
+def test_ksg_warns_when_its_neighbourhoods_are_too_wide():
+    x, z = m.sample_correlated_gaussians(1000, 10, 0.9, seed=0)  # KSG 2.8 for a truth of 8.3
+    (found,) = _ksg_said(x, z)
+    assert "neighbourhoods are wide" in found and "20 joint dimensions" in found
+    rng = np.random.default_rng(0)
+    x1, z1 = m.sample_correlated_gaussians(1000, 1, 0.8, seed=1)
+    assert any("wide" in s for s in _ksg_said(np.hstack([x1, rng.normal(size=(1000, 49))]), z1))  # 50 + 1
+    x2, z2 = m.sample_correlated_gaussians(1000, 2, 0.9, seed=0)
+    assert _ksg_said(x2, z2) == []  # 2 + 2 dimensions: within 10% of the truth, no warning
+    from minelib.ksg_torch import ksg_mi_torch
+
+    with pytest.warns(m.MINEWarning, match="neighbourhoods are wide"):
+        ksg_mi_torch(x, z, device="cpu")
