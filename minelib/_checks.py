@@ -135,8 +135,9 @@ def flag(name: str, v: bool) -> bool:
 
 
 def derived_seed(seed: int | None, offset: int) -> int | None:
-    """The seed of a second random stream of a run seeded with ``seed``: ``seed + offset`` (None stays None)."""
-    return None if seed is None else seed + offset
+    """The seed of a second random stream of a run seeded with ``seed``: ``seed + offset``, wrapped into
+    ``[0, 2**63)`` so that every valid seed derives a valid one (None stays None)."""
+    return None if seed is None else (seed + offset) % 2**63
 
 
 def choice(name: str, v: str, allowed: Sequence[str]) -> str:
@@ -211,4 +212,12 @@ def device_value(name: str, device: str | torch.device | None) -> torch.device:
         raise ValueError(f"{name} 'cuda' was asked for, but torch sees no CUDA GPU here")
     if device.type == "meta":
         raise ValueError(f"{name} 'meta' holds no values: choose 'cpu' or 'cuda'")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name} 'mps' was asked for, but torch sees no Apple GPU here: choose 'cpu'")
+    if device.type not in ("cpu", "cuda", "mps"):
+        try:
+            torch.empty(1, device=device)
+        except (RuntimeError, NotImplementedError, AssertionError) as e:
+            first = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+            raise ValueError(f"{name} {device.type!r} is not usable here ({first}): choose 'cpu' or 'cuda'") from None
     return device

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from minelib._checks import choice, device_value, in_open_interval, per_model, positive_int, seed_value, widths
+from minelib._checks import choice, device_value, flag, in_open_interval, per_model, positive_int, seed_value, widths
 from minelib.bounds import NAMES, get_bound
 from minelib.preprocess import PREPROCESS
 from minelib.train import CHECKPOINTS
@@ -130,7 +130,11 @@ class MINEConfig:
 
     def _check_training(self) -> None:
         positive_int("steps", self.steps)
-        positive_int("batch_size", self.batch_size)
+        if positive_int("batch_size", self.batch_size) < 2:
+            raise ValueError(
+                f"batch_size must be at least 2, got {self.batch_size}: each batch is re-paired (every x with another "
+                "pair's z) to form samples of the product of marginals"
+            )
         in_open_interval("lr", self.lr, 0.0, math.inf)
         in_open_interval("val_fraction", self.val_fraction, 0.0, 1.0)
         in_open_interval("test_fraction", self.test_fraction, 0.0, 1.0)
@@ -144,6 +148,7 @@ class MINEConfig:
             raise ValueError("InfoNCE scores each batch against itself: it needs marginal='shuffle'")
         positive_int("eval_every", self.eval_every)
         positive_int("n_shuffles", self.n_shuffles)
+        flag("progress", self.progress)
         seed_value("seed", self.fit_seed)
 
     def _set(self, name: str, value) -> None:

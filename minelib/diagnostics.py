@@ -52,6 +52,11 @@ def _check(x, z_marginal, batch_size, rule, ema_rate, n_batches, n_groups, seed)
         )
     if n_batches % n_groups:
         raise ValueError(f"n_batches={n_batches} must be a multiple of n_groups={n_groups}")
+    if rule == "ema" and 5 / ema_rate > 1e6:
+        raise ValueError(
+            f"ema_rate={ema_rate} needs a burn-in of 5 / ema_rate = {5 / ema_rate:.1e} batches before the average "
+            "forgets its start: use ema_rate >= 5e-6"
+        )
 
 
 def log_term_gradient_bias(

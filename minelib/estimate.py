@@ -156,8 +156,16 @@ def estimate_many(
         raise TypeError(f"methods must be a list of method names, e.g. [{methods!r}], got the string {methods!r}")
     for method in methods:
         choice("method", method, METHODS)
-    if not pairs:
-        raise ValueError("pairs is empty")
+    if not isinstance(pairs, Sequence) or isinstance(pairs, str) or not pairs:
+        raise ValueError(f"pairs must be a non-empty list of (x, z) pairs, got {type(pairs).__name__}")
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise TypeError(
+                f"pairs[{i}] must be an (x, z) pair, got {type(pair).__name__}: for one data set call "
+                "estimate_mi(x, z) or estimate_many([(x, z)], ...)"
+            )
+    if len(set(methods)) != len(methods):
+        raise ValueError(f"methods lists a method twice: {list(methods)}")
     checked = [checked_pair(x, z) for x, z in pairs]
     for x, z in checked:
         if x.shape != checked[0][0].shape or z.shape != checked[0][1].shape:

@@ -112,10 +112,10 @@ class MINE(nn.Module):
         """Preprocessed samples cast to the training dtype and device, ``(n_models, n, dim)``; finite after the cast."""
         t = torch.as_tensor(a).to(self.device, self.config.dtype)
         if not torch.isfinite(t).all():
-            raise ValueError(
-                f"{name} overflows {t.dtype} after preprocess={self.config.preprocess!r}: use "
-                "preprocess='standardize' or 'copula', or dtype=torch.float64"
-            )
+            instead = {"none": "preprocess='standardize' or 'copula'", "standardize": "preprocess='copula' (an outlier "
+                       "far beyond the training split's range)"}.get(self.config.preprocess, "")  # fmt: skip
+            raise ValueError(f"{name} overflows {t.dtype} after preprocess={self.config.preprocess!r}: use "
+                             f"{instead + ', or ' if instead else ''}dtype=torch.float64")  # fmt: skip
         return t.expand(self.n_models, *t.shape[-2:])
 
     def inputs(self, x: ArrayLike, z: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
