@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,6 +13,7 @@ from minelib.config import FIELDS, MINEConfig, refuse_removed
 from minelib.ksg import ksg_mi
 from minelib.mine import MINE
 from minelib.preprocess import checked_pair
+from minelib.trust import replicate_problems, warn
 
 METHODS = (*NAMES, "ksg")
 KSG_OPTIONS = ("k", "workers", "preprocess")  # the keywords of ksg_mi
@@ -132,7 +133,11 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **settings) ->
 
 
 def estimate_many(
-    pairs: Sequence[tuple[ArrayLike, ArrayLike]], methods: Sequence[str] = ("mine",), **settings
+    pairs: Sequence[tuple[ArrayLike, ArrayLike]],
+    methods: Sequence[str] = ("mine",),
+    *,
+    replicates: Sequence[Hashable] | None = None,
+    **settings,
 ) -> dict[str, Estimates]:
     """Estimate MI on many data sets with several methods; the neural methods train as batched ensembles.
 
@@ -143,6 +148,10 @@ def estimate_many(
     methods : *sequence* of str
         Names as in :func:`estimate_mi`. The per-pair bounds with the same critic train as **one** ensemble;
         multi-sample bounds (InfoNCE), which score every pair of a batch, as another.
+    replicates : *sequence* or None
+        One label per data set: data sets with the same label are draws of the same distribution (seeds), so each
+        neural method's estimates on them should agree within their noise; a :class:`~minelib.MINEWarning` says
+        when they do not (:func:`minelib.trust.replicate_problems`).
     **settings
         As in :func:`estimate_mi`; ``k`` and ``workers`` go to KSG, the rest to MINE (``preprocess`` to both).
 
@@ -166,6 +175,8 @@ def estimate_many(
             )
     if len(set(methods)) != len(methods):
         raise ValueError(f"methods lists a method twice: {list(methods)}")
+    if replicates is not None and (isinstance(replicates, str) or len(replicates) != len(pairs)):
+        raise ValueError(f"replicates must hold one label per data set ({len(pairs)}), got {replicates!r:.60}")
     checked = [checked_pair(x, z) for x, z in pairs]
     for x, z in checked:
         if x.shape != checked[0][0].shape or z.shape != checked[0][1].shape:
@@ -179,6 +190,8 @@ def estimate_many(
         results["ksg"] = Estimates.of([MIResult(ksg_mi(x, z, **ksg), "ksg", ksg) for x, z in checked])
     for group in _ensembles([m for m in methods if m != "ksg"], neural):
         results |= _fit_ensemble(group, checked, neural)
+        for m in group if replicates is not None else ():
+            warn(replicate_problems(results[m], results[m].stderr, list(replicates), f"{m!r} on data sets"))
     return {m: results[m] for m in methods}
 
 

@@ -28,7 +28,7 @@ from minelib.config import MINEConfig
 from minelib.nets import SeparableCritic, StatisticsNetwork
 from minelib.preprocess import Prepared, checked_pair, fit_preprocess, prepare, split_rows
 from minelib.train import TrainConfig, train_critic
-from minelib.trust import column_problems, fit_problems, warn
+from minelib.trust import column_problems, fit_problems, overflow_advice, replicate_problems, warn
 
 
 class MINE(nn.Module):
@@ -112,10 +112,7 @@ class MINE(nn.Module):
         """Preprocessed samples cast to the training dtype and device, ``(n_models, n, dim)``; finite after the cast."""
         t = torch.as_tensor(a).to(self.device, self.config.dtype)
         if not torch.isfinite(t).all():
-            instead = {"none": "preprocess='standardize' or 'copula'", "standardize": "preprocess='copula' (an outlier "
-                       "far beyond the training split's range)"}.get(self.config.preprocess, "")  # fmt: skip
-            raise ValueError(f"{name} overflows {t.dtype} after preprocess={self.config.preprocess!r}: use "
-                             f"{instead + ', or ' if instead else ''}dtype=torch.float64")  # fmt: skip
+            raise ValueError(overflow_advice(name, t.dtype, self.config.preprocess))
         return t.expand(self.n_models, *t.shape[-2:])
 
     def inputs(self, x: ArrayLike, z: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
@@ -263,6 +260,8 @@ class MINE(nn.Module):
         values, se = values.double().cpu().numpy(), se.double().cpu().numpy()
         warn(fit_problems(log.train, log.val, values, se, n_marginal, caps, c.checkpoint, c.lr, log.best_step,
                           log.eval_step))  # fmt: skip
+        if prepared.splits["test"][0].ndim == 2:  # shared data: members of one bound are seeds that should agree
+            warn(replicate_problems(values, se, c.bounds, "ensemble members"))
         return self
 
     def _step_value(self, x_tr: torch.Tensor, z_tr: torch.Tensor, gen: torch.Generator):

@@ -50,6 +50,15 @@ def warn(problems: list[str]) -> None:
         warnings.warn(problem, MINEWarning, stacklevel=level)
 
 
+def overflow_advice(name: str, dtype, preprocess: str) -> str:
+    """The error for samples that overflow the training dtype once preprocessed, advising what is not in use."""
+    instead = {
+        "none": "preprocess='standardize' or 'copula', or ",
+        "standardize": "preprocess='copula' (a value far beyond the training split's range), or ",
+    }.get(preprocess, "")
+    return f"{name} overflows {dtype} after preprocess={preprocess!r}: use {instead}dtype=torch.float64"
+
+
 def members(bad: np.ndarray) -> str:
     """`` (ensemble members [...])`` naming the flagged members of an ensemble; empty for a single model."""
     return "" if bad.size == 1 else f" (ensemble members {np.flatnonzero(bad).tolist()})"
@@ -201,6 +210,34 @@ def _kept_early(val: np.ndarray, kept: np.ndarray, eval_step: np.ndarray, steps:
         f"the estimate comes from the network of step {int(kept[bad].min())}, in the first 5% of {steps} steps, and "
         f"every later network was worse by more than 0.5 nats{members(bad)}: training did not converge; {advice}"
     ]
+
+
+AGREE_SE, AGREE_NATS = 5.0, 0.5  # replicates may differ by 5 pair standard errors plus half a nat
+
+
+def replicate_problems(values: np.ndarray, se: np.ndarray, groups, what: str = "members") -> list[str]:
+    """Estimates that should agree (the same bound on draws of the same distribution: ``groups[i]`` labels
+    estimate ``i``) but differ by more than ``AGREE_SE`` standard errors of their difference plus ``AGREE_NATS``.
+
+    The standard error covers the test split's sampling noise only, not the optimisation's: the half nat leaves
+    room for seeds that train to slightly different critics, while a critic that failed (the biased DV's
+    exploding scores at high MI, a diverged seed) differs by nats."""
+    values, se = np.asarray(values, float), np.asarray(se, float)
+    problems = []
+    for label in dict.fromkeys(groups):
+        idx = [i for i, g in enumerate(groups) if g == label and np.isfinite(values[i])]
+        if len(idx) < 2:
+            continue
+        lo, hi = idx[int(np.argmin(values[idx]))], idx[int(np.argmax(values[idx]))]
+        allowed = AGREE_SE * float(np.hypot(se[lo], se[hi])) + AGREE_NATS
+        if values[hi] - values[lo] > allowed:
+            problems.append(
+                f"{what} {lo} and {hi} ({label}) estimate the same MI but read {values[lo]:.3g} and "
+                f"{values[hi]:.3g} nats, {values[hi] - values[lo]:.3g} apart where their noise allows "
+                f"{allowed:.2g}: at least one critic failed (the biased DV's exploding scores at high MI, a diverged "
+                "seed); look at each, or use a more stable bound ('mine', 'smile')"
+            )
+    return problems
 
 
 def _collapse(val: np.ndarray, checkpoint: str) -> list[str]:
