@@ -10,8 +10,10 @@ folder (``MINE_RESULTS_DIR``, read by :func:`minelib.book.results_path`). Only w
 without error (its hidden ``assert`` cells included) are its results and then its notebook moved into
 place with ``os.replace``; a failed or interrupted run leaves the stored ones untouched. SIGINT and SIGTERM
 are forwarded to the running children (each in its own process group; nbclient then stops its kernel), so
-none of them lives on to rewrite a notebook later. Stored outputs are full-budget runs: any other ``MINE_BUDGET`` is
-refused.
+none of them lives on to rewrite a notebook later. If this process itself is killed (SIGKILL, which cannot be
+forwarded), each chapter's process notices that it lost its parent within half a second and stops the same way,
+and the next run removes the temporary folders the killed one left (``regenerate-*`` whose owner is gone).
+Stored outputs are full-budget runs: any other ``MINE_BUDGET`` is refused.
 """
 
 from __future__ import annotations
@@ -35,6 +37,39 @@ RESULTS = ROOT / "book" / "results"
 _running: set[subprocess.Popen] = set()
 _lock = threading.Lock()
 _stopping = threading.Event()
+
+
+# Run first in each chapter's process: when its parent (this script) disappears, even by SIGKILL, the process
+# sends itself SIGTERM, and nbclient's handler shuts its kernel down (the kernel has a session of its own).
+ORPHAN_WATCH = (
+    "import os, signal, threading, time\n"
+    "def _watch(parent=os.getppid()):\n"
+    "    while os.getppid() == parent:\n"
+    "        time.sleep(0.5)\n"
+    "    os.kill(os.getpid(), signal.SIGTERM)\n"
+    "threading.Thread(target=_watch, daemon=True).start()\n"
+)
+TEMP_PREFIX = "regenerate-"
+
+
+def remove_stale_folders(folder: str | None = None) -> list[Path]:
+    """Remove the temporary folders of runs that were killed: ``regenerate-*`` whose ``owner.pid`` names a
+    process that no longer exists (another run's live folders are left alone). Returns what was removed."""
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*"):
+        try:
+            os.kill(int((path / "owner.pid").read_text()), 0)
+            continue  # its owner is alive
+        except FileNotFoundError:  # no owner written: stale unless it was created a moment ago
+            if time.time() - path.stat().st_mtime > 60:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        except (ProcessLookupError, ValueError):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        except PermissionError:  # alive, another user's
+            continue
+    return removed
 
 
 def toc_entries() -> list[str]:
@@ -77,7 +112,7 @@ def run_notebook(
     command = [
         python,
         "-c",
-        "import sys; from nbclient.cli import main; sys.exit(main())",
+        ORPHAN_WATCH + "import sys; from nbclient.cli import main; sys.exit(main())",
         f"--output={output.with_suffix('')}",
         str(Path(notebook).resolve()),
     ]
@@ -124,7 +159,8 @@ def execute(notebook: Path) -> tuple[Path, float, int]:
     start = time.perf_counter()
     if _stopping.is_set():
         return notebook, 0.0, -signal.SIGTERM
-    with tempfile.TemporaryDirectory(prefix=f"regenerate-{notebook.stem}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{notebook.stem}-") as tmp:
+        (Path(tmp) / "owner.pid").write_text(str(os.getpid()))
         staging = Path(tmp) / "results"
         staging.mkdir()
         env = {**os.environ, "MINE_BUDGET": "full", "OMP_NUM_THREADS": "1", "MINE_RESULTS_DIR": str(staging)}
@@ -155,6 +191,8 @@ def main() -> int:
         parser.error(f"no such chapter(s): {sorted(unknown)}")
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop_children)
+    for path in remove_stale_folders():
+        print(f"removed {path}, left by a killed run", file=sys.stderr)
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(execute, todo))
     print("| chapter | run time | status |\n|---|---|---|")

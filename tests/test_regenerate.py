@@ -272,3 +272,41 @@ def test_save_results_is_atomic(tmp_path, monkeypatch):
         save_results("r.json", [{"estimate": 1.0}])
     assert path.read_bytes() == stored
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_sigkill_leaves_no_orphan_and_the_next_run_removes_the_folder(tmp_path):
+    """SIGKILL cannot be forwarded: the chapter's process notices it lost its parent and stops its kernel, and the
+    next run removes the temporary folder the killed one left behind (and only that one)."""
+    book, tmp, started = tmp_path / "tiny", tmp_path / "tmp", tmp_path / "started"
+    tmp.mkdir()
+    _make_book(book, f"import pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(60)")
+    env = {**os.environ, "MINE_BUDGET": "full", "TMPDIR": str(tmp)}
+    env.pop("MINE_RESULTS_DIR", None)
+    proc = subprocess.Popen([sys.executable, "book/regenerate.py"], cwd=book, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    children: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "the chapter never started"
+            time.sleep(0.1)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 8
+        while any(_alive(c) for c in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        survivors = [c.pid for c in children if _alive(c)]
+    finally:
+        for c in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if _alive(c):
+                    c.kill()
+    assert children and not survivors, f"orphans after SIGKILL: {survivors}"
+    left = list(tmp.glob("regenerate-*"))
+    assert len(left) == 1
+    live = tmp / "regenerate-live-x"  # another run's folder, its owner alive: kept
+    live.mkdir()
+    (live / "owner.pid").write_text(str(os.getpid()))
+    assert _load_regenerate().remove_stale_folders(str(tmp)) == left
+    assert list(tmp.glob("regenerate-*")) == [live]
