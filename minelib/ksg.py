@@ -279,7 +279,7 @@ def ksg_mi(x: ArrayLike, z: ArrayLike, k: int = 3, workers: int = 1, preprocess:
         xz = np.hstack([x, z])
         eps = _positive(cKDTree(xz, leafsize=16).query(xz, k=k + 1, p=np.inf, workers=threads)[0][:, k], k)
         nx, nz = (_marginal_counts(a, eps, threads) for a in (x, z))
-    warn(radius_problems(eps, x, z, k))
+    warn(radius_problems(eps, x, z, k, preprocess))
     return ksg_from_counts(len(x), k, nx, nz)
 
 

@@ -78,7 +78,7 @@ def ksg_mi_torch(
         nz[block] = (dz < eps).sum(1) - 1
     if zero_radius:
         raise ValueError(f"more than k={k} identical samples: KSG needs continuous data (add tiny noise or raise k)")
-    warn(radius_problems(radii.cpu().numpy(), x, z, k))
+    warn(radius_problems(radii.cpu().numpy(), x, z, k, preprocess))
     return ksg_from_counts(n, k, nx.cpu().numpy(), nz.cpu().numpy())
 
 
