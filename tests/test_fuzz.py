@@ -1,12 +1,12 @@
 """Property tests over generated inputs: invariances that must hold exactly, truths that must be met, and for every
 doubtful input "warned or correct". Cases are drawn from a seeded generator, so a failure names a reproducible case.
 
-Covered entry points and options (the issue's count): ``ksg_mi`` (k, preprocess: standardize/copula/none),
-``ksg_mi_torch`` (device, rows), ``estimate_mi`` (method: mine/dv/nwj/js/smile/gan-dime/infonce/ksg; preprocess,
-seed, steps, batch_size, hidden, lr; containers: numpy, list, pandas, torch), ``estimate_many`` (methods,
-replicates), ``MINE.fit``/``MINE.estimate`` (seed, n_shuffles), ``MITerm.update``/``forward``/``step`` (bound,
-poisoned batches), ``adaptive_gradient_clip``: 10 entry points, 24 options. Tiny sizes: the module runs in about
-20 s on one core.
+Covered: 6 public entry points and 17 of their options or input kinds: ``ksg_mi`` (``k``, ``preprocess``:
+standardize, copula, none), ``ksg_mi_torch`` (``device``, ``rows``), ``estimate_mi`` (``method``: all eight;
+``preprocess``, ``seed``, ``steps``, ``batch_size``, ``hidden``, ``lr``, ``eval_every``, ``device``; containers:
+numpy, list, pandas, torch), ``estimate_many`` (``methods``, ``replicates``, containers), ``MITerm`` (``bound``: all
+six) and ``MITerm.update``/``forward`` with poisoned batches. Tiny sizes: the module runs in about 10 s on one
+core.
 """
 
 import math
@@ -135,6 +135,27 @@ def test_mine_with_a_learning_rate_far_too_large_is_warned_or_correct(method, lr
     x, z = _gaussians(1500, 1, 0.8, 3)
     result, said = _said(m.estimate_mi, x, z, method, **{**TINY, "lr": lr, "steps": 300})
     assert said or abs(result.estimate - m.gaussian_mi(0.8)) < 0.15, (method, lr, result)
+
+
+@pytest.mark.parametrize("method", [name for name in m.estimate.METHODS if name != "ksg"])
+def test_every_method_is_warned_or_correct_on_a_doubtful_input(method):
+    rng = np.random.default_rng(len(method))
+    x, z = _gaussians(1200, 1, 0.8, int(rng.integers(10**6)))
+    x = np.exp(3 * x) if rng.random() < 0.5 else np.where(np.arange(len(x))[:, None] == 7, 1e6, x)
+    settings = {**TINY, "batch_size": 32} if method == "infonce" else TINY
+    result, said = _said(m.estimate_mi, x, z, method, **settings)
+    assert said or abs(result.estimate - m.gaussian_mi(0.8)) <= 0.15 + 0.3 * 0.51, (method, result)
+
+
+def test_estimate_many_is_warned_or_correct_and_matches_estimate_mi_across_containers():
+    pairs = [tuple(_gaussians(600, 1, rho, 5)) for rho in (0.0, 0.9)]
+    odd = [(x.tolist(), pd.Series(z[:, 0])) for x, z in pairs]  # other containers: the same numbers
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", m.MINEWarning)
+        a = m.estimate_many(pairs, ["nwj", "ksg"], replicates=["a", "b"], **TINY)
+        b = m.estimate_many(odd, ["nwj", "ksg"], replicates=["a", "b"], **TINY)
+    for method in ("nwj", "ksg"):
+        np.testing.assert_array_equal(a[method], b[method])
 
 
 # --------------------------------------------------------------------- the MI term under poisoned batches
