@@ -161,6 +161,21 @@ def estimate_many(
         For each method, an :class:`Estimates` array of the estimates in the order of ``pairs``, with one
         :class:`MIResult` per data set in ``.results`` and the standard errors in ``.stderr``.
     """
+    checked = _checked_pairs(pairs, methods, replicates)
+    ksg = {k: v for k, v in settings.items() if k in KSG_OPTIONS}
+    neural = _options("mine", {k: v for k, v in settings.items() if k not in ("k", "workers")}, "estimate_many")
+    results = {}
+    if "ksg" in methods:
+        results["ksg"] = Estimates.of([MIResult(ksg_mi(x, z, **ksg), "ksg", ksg) for x, z in checked])
+    for group in _ensembles([m for m in methods if m != "ksg"], neural):
+        results |= _fit_ensemble(group, checked, neural)
+        for m in group if replicates is not None else ():
+            warn(replicate_problems(results[m], results[m].stderr, list(replicates), f"{m!r} on data sets"))
+    return {m: results[m] for m in methods}
+
+
+def _checked_pairs(pairs, methods, replicates) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``estimate_many``'s arguments checked once: the data sets validated, of one shape, with their labels."""
     if isinstance(methods, str):
         raise TypeError(f"methods must be a list of method names, e.g. [{methods!r}], got the string {methods!r}")
     for method in methods:
@@ -183,16 +198,7 @@ def estimate_many(
             raise ValueError(
                 f"all data sets must have the same shapes, got {tuple(x.shape)} and {tuple(checked[0][0].shape)}"
             )
-    ksg = {k: v for k, v in settings.items() if k in KSG_OPTIONS}
-    neural = _options("mine", {k: v for k, v in settings.items() if k not in ("k", "workers")}, "estimate_many")
-    results = {}
-    if "ksg" in methods:
-        results["ksg"] = Estimates.of([MIResult(ksg_mi(x, z, **ksg), "ksg", ksg) for x, z in checked])
-    for group in _ensembles([m for m in methods if m != "ksg"], neural):
-        results |= _fit_ensemble(group, checked, neural)
-        for m in group if replicates is not None else ():
-            warn(replicate_problems(results[m], results[m].stderr, list(replicates), f"{m!r} on data sets"))
-    return {m: results[m] for m in methods}
+    return checked
 
 
 def _ensembles(methods: list[str], settings: dict) -> list[list[str]]:

@@ -18,8 +18,10 @@ Estimators", ICLR 2020.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -28,6 +30,7 @@ from minelib._checks import (
     choice,
     derived_seed,
     device_value,
+    flag,
     in_open_interval,
     positive_int,
     seed_value,
@@ -44,44 +47,17 @@ BOUNDS = ("mine", "dv", "nwj", "infonce", "js", "smile")  # an explicit list: a 
 CRITICS = ("separable", "concat")
 
 
-def staircase(
-    bounds: Sequence[str] = BOUNDS,
-    *,
-    levels: Sequence[float] = (2.0, 4.0, 6.0, 8.0, 10.0),
-    steps_per_level: int = 4000,
-    batch_size: int = 64,
-    dim: int = 20,
-    seeds: int = 3,
-    critic: str = "separable",
-    hidden: Sequence[int] = (256, 256),
-    embed_dim: int = 32,
-    lr: float = 2e-4,
-    tau: float = 5.0,
-    ema_rate: float = 0.01,
-    device: str | torch.device | None = None,
-    seed: int | None = 0,
-    progress: bool = False,
-) -> dict:
-    r"""Train every (bound, seed) member on the staircase; return the estimates at every step.
-
-    All members train as one ensemble, each step on a fresh batch of its own at the current level's correlation
-    (module docstring).
+@dataclass(frozen=True)
+class StaircaseConfig:
+    r"""Settings of :func:`staircase`, validated when built (a name or a type that cannot work is refused).
 
     Parameters
     ----------
-    bounds : *sequence* of str
-        Names of :data:`minelib.bounds.BOUNDS` (default: ``"mine"``, ``"dv"``, ``"nwj"``, ``"infonce"``, ``"js"``,
-        ``"smile"``).
     levels : *sequence* of float
         The true MI of each level, in nats; the correlation is :math:`\rho = \sqrt{1 - e^{-2I/d}}`.
-    steps_per_level : int
-        Steps at each level.
-    batch_size : int
-        Pairs :math:`b` per batch; the critic scores all :math:`b^2` pairs.
-    dim : int
-        Coordinates :math:`d` per variable.
-    seeds : int
-        Members per bound, each with its own initial weights.
+    steps_per_level, batch_size, dim, seeds : int
+        Steps at each level; pairs :math:`b` per batch (the critic scores all :math:`b^2`); coordinates :math:`d`
+        per variable; members per bound, each with its own initial weights.
     critic : str
         ``"separable"`` (:class:`~minelib.SeparableCritic`, ``hidden`` and ``embed_dim``) or ``"concat"``
         (:class:`~minelib.StatisticsNetwork` on all :math:`b^2` pairs; costly, a GPU job). ReLU activations.
@@ -89,27 +65,77 @@ def staircase(
         Hidden widths of the critic.
     embed_dim : int
         Embedding size of the separable critic (unused by ``"concat"``).
-    lr : float
-        Adam's learning rate.
-    tau : float
-        SMILE's clipping of the marginal scores to :math:`[-\tau, \tau]`.
-    ema_rate : float
-        Rate of the moving average in MINE's gradient, in (0, 1).
+    lr, tau, ema_rate : float
+        Adam's learning rate; SMILE's clipping of the marginal scores to :math:`[-\tau, \tau]`; the rate of the
+        moving average in MINE's gradient, in (0, 1).
     device : str or *torch.device* or None
         Where to train (``None``: CUDA if present, else the CPU).
     seed : int or None
         Seeds the initial weights, and through a seed derived from it the batches (``None``: fresh).
     progress : bool
         A tqdm bar.
+    """
+
+    levels: Sequence[float] = (2.0, 4.0, 6.0, 8.0, 10.0)
+    steps_per_level: int = 4000
+    batch_size: int = 64
+    dim: int = 20
+    seeds: int = 3
+    critic: str = "separable"
+    hidden: Sequence[int] = (256, 256)
+    embed_dim: int = 32
+    lr: float = 2e-4
+    tau: float = 5.0
+    ema_rate: float = 0.01
+    device: str | torch.device | None = None
+    seed: int | None = 0
+    progress: bool = False
+
+    def __post_init__(self):
+        for name in ("steps_per_level", "batch_size", "dim", "seeds", "embed_dim"):
+            positive_int(name, getattr(self, name))
+        if isinstance(self.levels, str) or not isinstance(self.levels, Sequence) or not self.levels:
+            raise ValueError(f"levels must be a non-empty sequence of MI values in nats, got {self.levels!r}")
+        for level in self.levels:
+            rho_for_mi(level, self.dim)  # each level a positive MI
+        choice("critic", self.critic, CRITICS)
+        object.__setattr__(self, "hidden", widths("hidden", self.hidden))
+        for name, hi in (("lr", math.inf), ("tau", math.inf), ("ema_rate", 1.0)):
+            in_open_interval(name, getattr(self, name), 0.0, hi)
+        object.__setattr__(self, "device", device_value("device", self.device))
+        seed_value("seed", self.seed)
+        flag("progress", self.progress)
+
+    def record(self) -> dict:
+        """The settings a result carries (``embed_dim`` only for the separable critic)."""
+        return {
+            "levels": list(self.levels),
+            "rhos": [rho_for_mi(level, self.dim) for level in self.levels],
+            "steps_per_level": self.steps_per_level,
+            "batch_size": self.batch_size,
+            "dim": self.dim,
+            "critic": self.critic,
+            "hidden": list(self.hidden),
+            "embed_dim": self.embed_dim if self.critic == "separable" else None,
+            "lr": self.lr,
+            "tau": self.tau,
+            "ema_rate": self.ema_rate,
+        }
+
+
+def staircase(bounds: Sequence[str] = BOUNDS, config: StaircaseConfig | None = None, **settings) -> dict:
+    """Train every (bound, seed) member on the staircase; return the estimates at every step.
+
+    All members train as one ensemble, each step on a fresh batch of its own at the current level's correlation
+    (module docstring). ``bounds``: names of :data:`minelib.bounds.BOUNDS` (default :data:`BOUNDS`); ``settings``:
+    fields of :class:`StaircaseConfig`, as keywords or in ``config``.
 
     Returns
     -------
     dict
         ``"estimates"``: a ``(len(bounds) * seeds, steps)`` float64 array, each member's bound on its batch at
         every step; ``"members"``: ``[(bound, seed), ...]``, the rows' bounds (public names) and seed numbers;
-        ``"truth"``: the ``(steps,)`` true MI; and the settings: ``"levels"``, ``"rhos"`` (the correlations),
-        ``"steps_per_level"``, ``"batch_size"``, ``"dim"``, ``"critic"``, ``"hidden"``, ``"embed_dim"`` (``None``
-        for ``"concat"``), ``"lr"``, ``"tau"``, ``"ema_rate"``.
+        ``"truth"``: the ``(steps,)`` true MI; and the settings (:meth:`StaircaseConfig.record`).
 
     References
     ----------
@@ -120,34 +146,21 @@ def staircase(
     bounds = [get_bound(b).name for b in bounds]
     if not bounds:
         raise ValueError("bounds is empty")
-    settings = {
-        "levels": list(levels),
-        "rhos": [rho_for_mi(level, positive_int("dim", dim)) for level in levels],
-        "steps_per_level": positive_int("steps_per_level", steps_per_level),
-        "batch_size": positive_int("batch_size", batch_size),
-        "dim": dim,
-        "critic": choice("critic", critic, CRITICS),
-        "hidden": list(widths("hidden", hidden)),
-        "embed_dim": positive_int("embed_dim", embed_dim) if critic == "separable" else None,
-        "lr": in_open_interval("lr", lr, 0.0, math.inf),
-        "tau": in_open_interval("tau", tau, 0.0, math.inf),
-        "ema_rate": in_open_interval("ema_rate", ema_rate, 0.0, 1.0),
-    }
-    members = [(b, s) for b in bounds for s in range(positive_int("seeds", seeds))]
-    device, seed = device_value("device", device), seed_value("seed", seed)
-    with seeded(seed, torch.device("cpu")):  # the weights are drawn on the CPU, then moved
+    c = dataclasses.replace(config or StaircaseConfig(), **settings)
+    members = [(b, s) for b in bounds for s in range(c.seeds)]
+    with seeded(c.seed, torch.device("cpu")):  # the weights are drawn on the CPU, then moved
         net = (
-            SeparableCritic(dim, dim, hidden, embed_dim, "relu", len(members))
-            if critic == "separable"
-            else StatisticsNetwork(dim, dim, hidden, "relu", len(members))
+            SeparableCritic(c.dim, c.dim, c.hidden, c.embed_dim, "relu", len(members))
+            if c.critic == "separable"
+            else StatisticsNetwork(c.dim, c.dim, c.hidden, "relu", len(members))
         )
-    net.to(device)
-    gen = torch_generator(derived_seed(seed, 1), device)
-    step_value = _step_value(net, members, settings, gen, device)
-    total = steps_per_level * len(levels)
-    log = train_critic(net.parameters(), step_value, TrainConfig(total, lr, progress=progress, desc="staircase"))
-    truth = np.repeat(np.asarray(levels, dtype=float), steps_per_level)
-    return {"estimates": log.train.T.astype(np.float64), "members": members, "truth": truth, **settings}
+    net.to(c.device)
+    gen = torch_generator(derived_seed(c.seed, 1), c.device)
+    step_value = _step_value(net, members, c.record(), gen, c.device)
+    steps = TrainConfig(c.steps_per_level * len(c.levels), c.lr, progress=c.progress, desc="staircase")
+    log = train_critic(net.parameters(), step_value, steps)
+    truth = np.repeat(np.asarray(c.levels, dtype=float), c.steps_per_level)
+    return {"estimates": log.train.T.astype(np.float64), "members": members, "truth": truth, **c.record()}
 
 
 def _step_value(net, members: list, settings: dict, gen: torch.Generator, device: torch.device):
