@@ -148,7 +148,7 @@ class MITerm(nn.Module):
 
         A batch whose value or gradient is not finite (a NaN or inf among the inputs, or a diverging critic) takes
         no step: the parameters and the optimiser's state are kept as they were, and ``skipped`` counts it. This is
-        decided on the device, with no host synchronisation; :meth:`check` reports the count.
+        decided on the device, with no host synchronisation; :meth:`~minelib.MITerm.check` reports the count.
 
         Parameters
         ----------

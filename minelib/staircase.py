@@ -127,8 +127,8 @@ def staircase(bounds: Sequence[str] = BOUNDS, config: StaircaseConfig | None = N
     """Train every (bound, seed) member on the staircase; return the estimates at every step.
 
     All members train as one ensemble, each step on a fresh batch of its own at the current level's correlation
-    (module docstring). ``bounds``: names of :data:`minelib.bounds.BOUNDS` (default :data:`BOUNDS`); ``settings``:
-    fields of :class:`StaircaseConfig`, as keywords or in ``config``.
+    (module docstring). ``bounds``: names of :data:`minelib.bounds.BOUNDS` (default: this module's ``BOUNDS``);
+    ``settings``: fields of :class:`StaircaseConfig`, as keywords or in ``config``.
 
     Returns
     -------
