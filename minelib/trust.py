@@ -99,7 +99,8 @@ def radius_problems(
         f"KSG's neighbourhoods are wide: the median distance to the k-th neighbour (k = {k}) is {width:.2f} standard "
         f"deviations in the {x.shape[1] + z.shape[1]} joint dimensions (above {WIDE}), so the density is not "
         "constant inside them and the estimate is biased downwards, the more so the larger the MI (on Gaussians: "
-        "20-50% low at 5 + 5 dimensions, 75-88% low at 20 + 20); use more samples, fewer dimensions, or MINE"
+        "20-50% low at 5 + 5 dimensions, 75-88% low at 20 + 20; a reading near zero does not show independence); "
+        "use more samples, fewer dimensions, or MINE"
         + (
             " (without preprocessing, the coordinate in the largest unit decides every distance: "
             "preprocess='standardize')"
