@@ -137,7 +137,7 @@ def flag(name: str, v: bool) -> bool:
 def derived_seed(seed: int | None, offset: int) -> int | None:
     """The seed of a second random stream of a run seeded with ``seed``: ``seed + offset``, wrapped into
     ``[0, 2**63)`` so that every valid seed derives a valid one (None stays None)."""
-    return None if seed is None else (seed + offset) % 2**63
+    return None if seed is None else (int(seed) + offset) % 2**63
 
 
 def choice(name: str, v: str, allowed: Sequence[str]) -> str:
@@ -210,6 +210,8 @@ def device_value(name: str, device: str | torch.device | None) -> torch.device:
         raise ValueError(f"{name} must name a torch device such as 'cpu' or 'cuda', got {device!r} ({e})") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"{name} 'cuda' was asked for, but torch sees no CUDA GPU here")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"{name} {str(device)!r} does not exist: torch sees {torch.cuda.device_count()} GPU(s)")
     if device.type == "meta":
         raise ValueError(f"{name} 'meta' holds no values: choose 'cpu' or 'cuda'")
     if device.type == "mps" and not torch.backends.mps.is_available():

@@ -19,6 +19,7 @@ here, and its export in ``minelib/__init__.py`` (``book/CONVENTIONS.md``).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -198,7 +199,7 @@ def smile(t, t_marginal=None, tau: float = 5.0) -> torch.Tensor:
     :math:`e^{I}`; the price is a bias when the true log density ratio exceeds :math:`\tau` (the estimate
     cannot see density ratios above :math:`e^\tau` on the marginal samples). ``tau = inf`` gives :func:`dv`'s
     value. Forward: the clipped DV value; backward: the JS gradient."""
-    if isinstance(tau, bool) or not isinstance(tau, int | float) or not tau > 0:
+    if isinstance(tau, bool) or not isinstance(tau, numbers.Real) or not tau > 0:
         raise ValueError(f"tau must be a positive number, got {tau!r}")
     joint, marginal = _joint_and_marginal(t, t_marginal)
     signal = _js_fgan(joint, marginal)

@@ -46,7 +46,7 @@ class MINEConfig:
     bound : str or *sequence* of str
         The estimator (:data:`minelib.bounds.BOUNDS`): ``"mine"`` (DV bound, moving-average gradient),
         ``"dv"`` (alias ``"mine-biased"``: plain gradient), ``"nwj"`` (alias ``"mine-f"``), ``"js"``,
-        ``"smile"``, ``"infonce"``; one per ensemble member, or one for all.
+        ``"smile"``, ``"gan-dime"``, ``"infonce"``; one per ensemble member, or one for all.
     n_models : int or None
         Members of the ensemble, trained side by side in one batched pass (default: the number of bounds given).
     critic : str
@@ -115,7 +115,7 @@ class MINEConfig:
         self._set("hidden", widths("hidden", self.hidden))
         positive_int("embed_dim", self.embed_dim)
         in_open_interval("ema_rate", self.ema_rate, 0.0, 1.0)
-        in_open_interval("tau", self.tau, 0.0, math.inf)
+        self._set("tau", in_open_interval("tau", self.tau, 0.0, math.inf))
         choice("preprocess", self.preprocess, PREPROCESS)
         if self.dtype not in (torch.float32, torch.float64):
             raise TypeError(f"dtype must be torch.float32 or torch.float64, got {self.dtype}")

@@ -13,7 +13,7 @@ from minelib.config import FIELDS, MINEConfig, refuse_removed
 from minelib.ksg import ksg_mi
 from minelib.mine import MINE
 from minelib.preprocess import checked_pair
-from minelib.trust import replicate_problems, warn
+from minelib.trust import member_names, replicate_problems, warn
 
 METHODS = (*NAMES, "ksg")
 KSG_OPTIONS = ("k", "workers", "preprocess")  # the keywords of ksg_mi
@@ -95,6 +95,7 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **settings) ->
         ``"mine"`` (DV bound, moving-average gradient), ``"dv"`` or ``"mine-biased"`` (DV bound, plain minibatch
         gradient), ``"nwj"`` or ``"mine-f"`` (f-divergence bound), ``"js"`` (trained on the Jensen–Shannon signal,
         NWJ value), ``"smile"`` (JS training, DV value with marginal scores clipped to ``[-tau, tau]``),
+        ``"gan-dime"`` (JS training, the mean log density ratio of the joint pairs; not a bound),
         ``"infonce"`` (the multi-sample bound, at most :math:`\ln` ``batch_size``; separable critic unless
         ``critic="concat"``) or ``"ksg"`` (Kraskov et al., 2004).
     **settings
@@ -217,7 +218,8 @@ def _fit_ensemble(methods: list[str], checked: list, settings: dict) -> dict[str
     z = np.stack([z for _, z in checked] * len(methods))
     config = _config(methods[0], settings, n_models=len(methods) * n)
     config = config.replace(bound=[m for m in methods for _ in checked])
-    mine = MINE(x.shape[-1], z.shape[-1], config).fit_checked(x, z)
+    with member_names([f"{m} on data set {j}" for m in methods for j in range(n)]):
+        mine = MINE(x.shape[-1], z.shape[-1], config).fit_checked(x, z)
     estimate, stderr, step = (np.atleast_1d(a) for a in (mine.estimate_, mine.stderr_, mine.best_step_))
     out = {}
     for i, m in enumerate(methods):

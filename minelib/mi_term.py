@@ -110,6 +110,8 @@ class MITerm(nn.Module):
         self._critic._apply(fn, *args, **kwargs)
         if self.average.log is not None:
             self.average.log = fn(self.average.log)
+        if self.average.started is not None:
+            self.average.started = self.average.started.to(next(self._critic.parameters()).device)
         self.skipped = self.skipped.to(next(self._critic.parameters()).device)
         return super()._apply(fn, *args, **kwargs)
 
@@ -218,7 +220,7 @@ class MITerm(nn.Module):
         model_loss: torch.Tensor | Callable[[], torch.Tensor] | None = None,
         clip: bool = False,
         floor: float | None = None,
-    ) -> tuple[float, torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         r"""One iteration inside another model's training: the critic's step, then the model's MI term.
 
         One ascent step of the critic on the detached pair (:meth:`update`), then, the critic held fixed, the
@@ -244,8 +246,8 @@ class MITerm(nn.Module):
 
         Returns
         -------
-        value : float
-            The critic's bound on the batch before its step (as :meth:`update`).
+        value : *torch.Tensor*
+            The critic's bound on the batch before its step (as :meth:`update`), 0-dimensional, on the device.
         estimate, term : *torch.Tensor*
             :math:`\hat I` after the step (clamped at ``floor``) and :math:`w\,\hat I`; differentiable in ``x``
             and ``z``, their graph already freed with ``model_loss``.
@@ -271,7 +273,14 @@ class MITerm(nn.Module):
 
 def _masked_step(optimizer: torch.optim.Optimizer, params: list[torch.Tensor], finite: torch.Tensor) -> None:
     """``optimizer.step()`` where ``finite`` (a 0-d bool tensor) holds; otherwise the parameters and the optimiser's
-    state stay exactly as they were (``torch.where``: no host synchronisation)."""
+    state stay exactly as they were (``torch.where``: no host synchronisation). A state the rejected step created
+    goes back to zeros, a fresh state for Adam, AdamW, Adamax, RMSprop and SGD (not for NAdam, Rprop or ASGD). On
+    a GPU, Adam-type optimisers are switched to ``capturable`` before their first step, so that their step counts
+    live on the device and the mask needs no copy to the host."""
+    if finite.device.type == "cuda" and not optimizer.state:
+        for group in optimizer.param_groups:
+            if "capturable" in group and not group.get("fused"):
+                group["capturable"] = True
     saved = [(p, p.detach().clone(), {k: v.clone() for k, v in optimizer.state[p].items() if torch.is_tensor(v)})
              for p in params]  # fmt: skip
     for p in params:  # a NaN gradient would otherwise enter Adam's moments
@@ -318,7 +327,7 @@ def _functional(module: nn.Module, method: str, params: dict, *args) -> torch.Te
 
 def adaptive_gradient_clip(
     parameters: Iterable[torch.Tensor], loss: torch.Tensor, mi_loss: torch.Tensor
-) -> tuple[float, float]:
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""The paper's adaptive clipping (§5.1): set each parameter's ``.grad`` to :math:`g_u + g_a`.
 
     .. math:: g_a = \min(\lVert g_u\rVert, \lVert g_m\rVert)\, \frac{g_m}{\lVert g_m\rVert},

@@ -87,7 +87,10 @@ def heavy_tailed_columns(a: np.ndarray, threshold: float = 30.0) -> tuple[int, f
     a = _by_largest(a)
     std = a.std(-2, keepdims=True)
     scaled = (a - a.mean(-2, keepdims=True)) / np.where(std > 0, std, 1.0)  # at most sqrt(n): no overflow
-    return _worst((scaled**4).mean(-2), threshold)
+    kurtosis = (scaled**4).mean(-2)
+    # a column of two values (a rare flag, one category of a one-hot code) has kurtosis about 1/p but no tail
+    two_valued = (a == a.min(-2, keepdims=True)) | (a == a.max(-2, keepdims=True))
+    return _worst(np.where(two_valued.all(-2), 0.0, kurtosis), threshold)
 
 
 def offset_columns(a: np.ndarray, threshold: float = 1e3) -> tuple[int, float] | None:

@@ -18,6 +18,8 @@ import math
 import os
 import sys
 import warnings
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 
@@ -62,9 +64,28 @@ def overflow_advice(name: str, dtype, preprocess: str) -> str:
     return f"{name} overflows {dtype} after preprocess={preprocess!r}: use {instead}dtype=torch.float64"
 
 
+_NAMES: ContextVar[list[str] | None] = ContextVar("member_names", default=None)
+
+
+@contextmanager
+def member_names(names):
+    """Inside, the warnings name an ensemble's members by ``names`` (e.g. ``"nwj on data set 3"``) rather than by
+    their index: what :func:`~minelib.estimate_many` knows and its caller understands."""
+    token = _NAMES.set(list(names))
+    try:
+        yield
+    finally:
+        _NAMES.reset(token)
+
+
 def members(bad: np.ndarray) -> str:
     """`` (ensemble members [...])`` naming the flagged members of an ensemble; empty for a single model."""
-    return "" if bad.size == 1 else f" (ensemble members {np.flatnonzero(bad).tolist()})"
+    if bad.size == 1:
+        return ""
+    index, names = np.flatnonzero(bad).tolist(), _NAMES.get()
+    if names is not None and len(names) == bad.size:
+        return f" ({', '.join(names[i] for i in index)})"
+    return f" (ensemble members {index})"
 
 
 def column_problems(x: np.ndarray, z: np.ndarray, preprocess: str, estimator: str = "MINE") -> list[str]:
@@ -257,7 +278,9 @@ def replicate_problems(values: np.ndarray, se: np.ndarray, groups, what: str = "
 def _collapse(val: np.ndarray, checkpoint: str) -> list[str]:
     best = np.nanmax(np.where(np.isfinite(val), val, np.nan), 0, initial=-np.inf)
     last = val[-1] if len(val) else np.full(val.shape[1], np.nan)
-    collapsed = np.isfinite(best) & ~(last >= np.minimum(best - 1.0, -1.0))
+    # the kept network: with "last", any fall of more than a nat from the best is the estimate's own loss
+    floor = best - 1.0 if checkpoint == "last" else np.minimum(best - 1.0, -1.0)
+    collapsed = np.isfinite(best) & ~(last >= floor)
     if not collapsed.any():
         return []
     return [

@@ -191,3 +191,27 @@ def test_estimate_many_compares_declared_replicates():
         m.estimate_many(pairs, ["mine"], replicates=["same", "same"], **small)
     with pytest.raises(ValueError, match="one label per data set"):
         m.estimate_many(pairs, ["mine"], replicates=["same"], **small)
+
+
+def test_estimate_many_names_members_by_method_and_data_set():
+    from minelib.trust import member_names
+
+    values, se, caps = np.array([0.5, -2.0, 0.4]), np.full(3, 0.02), np.full(3, math.inf)
+    with member_names(["nwj on data set 0", "nwj on data set 1", "js on data set 0"]):
+        (found,) = fit_problems(np.zeros((STEPS, 3)), np.zeros((EVALS, 3)), values, se, 10_000, caps)
+    assert "(nwj on data set 1)" in found
+    (found,) = fit_problems(np.zeros((STEPS, 3)), np.zeros((EVALS, 3)), values, se, 10_000, caps)
+    assert "(ensemble members [1])" in found  # outside the context: indices
+
+
+def test_collapse_with_the_last_checkpoint_counts_any_fall_of_a_nat():
+    val = np.array([0.5, 2.5, 3.0, 1.5, 0.2])  # fell from 3.0 to 0.2, never below -1
+    assert problems(val=val) == []  # the best checkpoint is kept: the estimate is the good network's
+    (found,) = problems(val=val, checkpoint="last")
+    assert "collapsed from 3 to 0.2" in found
+
+
+def test_a_one_hot_code_is_not_heavy_tailed():
+    labels = np.random.default_rng(0).integers(0, 60, 3000)
+    one_hot, z = np.eye(60)[labels], np.random.default_rng(1).normal(size=(3000, 1))
+    assert column_problems(one_hot, z, "standardize") == []

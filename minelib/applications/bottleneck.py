@@ -425,6 +425,9 @@ def _train(train: MNIST, test: MNIST | None, config: IBConfig, device: torch.dev
         else:
             eval_seed = derived_seed(config.seed, 2)
             history["i_zy"][epoch], history["test_error"][epoch] = _evaluate(average, x_test, test, config, eval_seed)
+    for term in (monitor, mi):  # one synchronisation: critic steps skipped on non-finite batches, if any
+        if term is not None:
+            term.check()
     return IBRun(average.eval(), config, history, mi, monitor)
 
 
