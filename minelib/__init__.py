@@ -11,7 +11,8 @@ Layers, each importing only from those above it in this list:
    against them);
 2. networks, the training loop, estimators and the MI term: ``minelib.nets``, ``minelib.train`` (one loop for
    every critic), ``minelib.config`` (``MINEConfig``), ``minelib.mine``, ``minelib.staircase``,
-   ``minelib.estimate``, ``minelib.mi_term`` (MINE as a differentiable loss term for other models),
+   ``minelib.estimate``, ``minelib.independence`` (a permutation test of independence), ``minelib.mi_term`` (MINE
+   as a differentiable loss term for other models),
    ``minelib.diagnostics``;
 3. the paper's applications: ``minelib.applications`` (toy data and mode metrics, GAN + MINE and its DCGAN
    for Stacked MNIST, the MNIST classifier, ALI + MINE, the information bottleneck); not imported by
@@ -48,6 +49,7 @@ from minelib.data import (
     student_t_mi,
 )
 from minelib.estimate import Estimates, MIResult, estimate_many, estimate_mi
+from minelib.independence import IndependenceTest, independence_test
 from minelib.information import entropy, gibbs, kl_divergence, mutual_information, product_of_marginals
 from minelib.ksg import ksg_mi, ksg_mi_bruteforce
 from minelib.mi_term import MITerm, adaptive_gradient_clip
@@ -59,6 +61,7 @@ __version__ = "0.2.0"
 __all__ = [
     "BOUNDS",
     "Estimates",
+    "IndependenceTest",
     "MINE",
     "MINEConfig",
     "MITerm",
@@ -80,6 +83,7 @@ __all__ = [
     "gaussian_log_ratio",
     "gaussian_mi",
     "gibbs",
+    "independence_test",
     "infonce",
     "js",
     "kl_divergence",

@@ -61,7 +61,7 @@ class Estimates(np.ndarray):
         return np.array([r.stderr for r in self.results])
 
 
-def _options(method: str, settings: dict, where: str) -> dict:
+def method_options(method: str, settings: dict, where: str) -> dict:
     """Check the keywords given for ``method``; return them (MINE's as :class:`~minelib.MINEConfig` fields)."""
     refuse_removed(settings, where)
     chosen = _CHOSEN & settings.keys()
@@ -79,7 +79,7 @@ def _settings(method: str, options: dict) -> dict:
     return {"bound": method, **({"critic": "separable"} if get_bound(method).multi_sample else {}), **options}
 
 
-def _config(method: str, options: dict, n_models: int = 1) -> MINEConfig:
+def method_config(method: str, options: dict, n_models: int = 1) -> MINEConfig:
     """``seed`` seeds the network, the split and the batches alike."""
     return MINEConfig(**_settings(method, options), n_models=n_models, fit_seed=options.get("seed"))
 
@@ -123,11 +123,11 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **settings) ->
     (0.8, 0.8)
     """
     choice("method", method, METHODS)
-    options = _options(method, settings, "estimate_mi")
+    options = method_options(method, settings, "estimate_mi")
     if method == "ksg":
         return MIResult(ksg_mi(x, z, **options), method, options)
     x, z = checked_pair(x, z)
-    config = _config(method, options)
+    config = method_config(method, options)
     mine = MINE(x.shape[1], z.shape[1], config).fit_checked(x, z)
     settings = _settings(method, options)
     return MIResult(mine.estimate_, method, settings, mine.history, mine.stderr_, mine.best_step_)
@@ -164,7 +164,7 @@ def estimate_many(
     """
     checked = _checked_pairs(pairs, methods, replicates)
     ksg = {k: v for k, v in settings.items() if k in KSG_OPTIONS}
-    neural = _options("mine", {k: v for k, v in settings.items() if k not in ("k", "workers")}, "estimate_many")
+    neural = method_options("mine", {k: v for k, v in settings.items() if k not in ("k", "workers")}, "estimate_many")
     results = {}
     if "ksg" in methods:
         results["ksg"] = Estimates.of([MIResult(ksg_mi(x, z, **ksg), "ksg", ksg) for x, z in checked])
@@ -216,7 +216,7 @@ def _fit_ensemble(methods: list[str], checked: list, settings: dict) -> dict[str
     n = len(checked)
     x = np.stack([x for x, _ in checked] * len(methods))
     z = np.stack([z for _, z in checked] * len(methods))
-    config = _config(methods[0], settings, n_models=len(methods) * n)
+    config = method_config(methods[0], settings, n_models=len(methods) * n)
     config = config.replace(bound=[m for m in methods for _ in checked])
     with member_names([f"{m} on data set {j}" for m in methods for j in range(n)]):
         mine = MINE(x.shape[-1], z.shape[-1], config).fit_checked(x, z)

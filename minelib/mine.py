@@ -237,6 +237,7 @@ class MINE(nn.Module):
                 f"validation and {len(rows['test'])} for the test; need batch_size={c.batch_size} for training and "
                 f"at least {least} in each other split"
             )
+        self.test_rows_ = rows["test"]  # the pairs the estimate is computed on (an independence test re-pairs them)
         return self._train(prepare(x, z, c.preprocess, rows=rows), seed)
 
     def _train(self, prepared: Prepared, seed: int | None) -> MINE:
