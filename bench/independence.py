@@ -17,7 +17,10 @@ import time
 import warnings
 from pathlib import Path
 
+import torch
+
 import minelib as m
+from minelib.book.timing import cpu_model
 
 MINE = dict(steps=300, batch_size=64, hidden=(32, 32), eval_every=100, device="cpu")
 
@@ -57,7 +60,14 @@ def main() -> None:
                 )
     out = Path(__file__).with_name("results") / "independence.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"settings": {**MINE, "permutations": args.permutations}, "rows": rows}, indent=1))
+    machine = {
+        "cpu": cpu_model(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "minelib": m.__version__,
+    }
+    record = {"machine": machine, "settings": {**MINE, "permutations": args.permutations}, "rows": rows}
+    out.write_text(json.dumps(record, indent=1))
     print(f"written to {out}")
 
 
