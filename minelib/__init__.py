@@ -7,6 +7,7 @@ Layers, each importing only from those above it in this list:
    ``minelib.information``, ``minelib.bounds`` (every bound of the MINE family and MINE's moving-average
    gradient, in one registry), ``minelib.preprocess`` (validation, splits and transforms: ``prepare``),
    ``minelib.trust`` (the checks behind every warning), ``minelib.ksg``, ``minelib.ksg_torch``,
+   ``minelib.discrete`` (MI with a discrete variable: plug-in with Miller-Madow, Ross's mixed estimator),
    ``minelib.reference`` (MINE and KSG written out as the chapters write them; the fast paths are tested
    against them);
 2. networks, the training loop, estimators and the MI term: ``minelib.nets``, ``minelib.train`` (one loop for
@@ -48,6 +49,7 @@ from minelib.data import (
     sample_student_t,
     student_t_mi,
 )
+from minelib.discrete import mixed_mi, plugin_mi
 from minelib.estimate import Estimates, MIResult, estimate_many, estimate_mi
 from minelib.independence import IndependenceTest, independence_test
 from minelib.information import entropy, gibbs, kl_divergence, mutual_information, product_of_marginals
@@ -90,8 +92,10 @@ __all__ = [
     "ksg_mi",
     "ksg_mi_bruteforce",
     "log_mean_exp",
+    "mixed_mi",
     "mutual_information",
     "nwj",
+    "plugin_mi",
     "nonlinear_mi",
     "product_of_marginals",
     "sample_correlated_gaussians",
