@@ -4,9 +4,9 @@ r"""Mutual information with a discrete variable: two label sequences, or continu
   empirical joint table (:func:`~minelib.mutual_information`); it is biased upwards by about
   :math:`(m_{xz} - m_x - m_z + 1)/(2N)` for :math:`m` occupied cells, which Miller–Madow's correction removes
   to first order.
-* :func:`~minelib.mixed_mi`: ``x`` continuous, ``labels`` discrete, by Ross's (2014) nearest-neighbour estimator: for each
-  point, the distance :math:`d_i` to its :math:`k`-th neighbour among the points of its own label, the number
-  :math:`m_i` of points of any label within :math:`d_i`, and
+* :func:`~minelib.mixed_mi`: ``x`` continuous, ``labels`` discrete, by Ross's (2014) nearest-neighbour
+  estimator: for each point, the distance :math:`d_i` to its :math:`k`-th neighbour among the points of its own
+  label, the number :math:`m_i` of points of any label within :math:`d_i`, and
   :math:`\hat I = \psi(N) + \psi(k) - \langle\psi(N_{c_i})\rangle - \langle\psi(m_i)\rangle`. Points whose label
   occurs once carry no neighbour and are left out. KSG on such data would see ties (and warn); MINE can take the
   labels one-hot.
