@@ -10,6 +10,7 @@ import numpy as np
 from minelib._checks import ArrayLike, choice
 from minelib.bounds import NAMES, get_bound
 from minelib.config import FIELDS, MINEConfig, refuse_removed
+from minelib.discrete import mixed_mi, plugin_mi
 from minelib.ksg import ksg_mi
 from minelib.mine import MINE
 from minelib.preprocess import checked_pair
@@ -17,6 +18,8 @@ from minelib.trust import member_names, replicate_problems, warn
 
 METHODS = (*NAMES, "ksg")
 KSG_OPTIONS = ("k", "workers", "preprocess")  # the keywords of ksg_mi
+# With a discrete variable (estimate_mi only): the estimator and its keywords
+DISCRETE = {"plugin": (plugin_mi, ("correction",)), "mixed": (mixed_mi, ("k", "preprocess"))}
 # Settings a caller may not give: the method chooses the bound, and estimate_many the ensemble.
 _CHOSEN = {"bound", "n_models", "fit_seed"}
 
@@ -97,7 +100,9 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **settings) ->
         NWJ value), ``"smile"`` (JS training, DV value with marginal scores clipped to ``[-tau, tau]``),
         ``"gan-dime"`` (JS training, the mean log density ratio of the joint pairs; not a bound),
         ``"infonce"`` (the multi-sample bound, at most :math:`\ln` ``batch_size``; separable critic unless
-        ``critic="concat"``) or ``"ksg"`` (Kraskov et al., 2004).
+        ``critic="concat"``) or ``"ksg"`` (Kraskov et al., 2004). With a discrete variable: ``"plugin"`` (both
+        ``x`` and ``z`` labels: :func:`~minelib.plugin_mi`) or ``"mixed"`` (``z`` labels:
+        :func:`~minelib.mixed_mi`).
     **settings
         For MINE methods, any field of :class:`~minelib.MINEConfig` but ``bound`` and ``n_models`` (e.g.
         ``steps``, ``batch_size``, ``hidden``, ``preprocess``, ``device``, ``seed``); for ``"ksg"``, ``k``,
@@ -122,7 +127,9 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **settings) ->
     >>> round(result.estimate, 1), round(m.gaussian_mi(0.9), 1)
     (0.8, 0.8)
     """
-    choice("method", method, METHODS)
+    choice("method", method, (*METHODS, *DISCRETE))
+    if method in DISCRETE:
+        return _discrete(x, z, method, settings)
     options = method_options(method, settings, "estimate_mi")
     if method == "ksg":
         return MIResult(ksg_mi(x, z, **options), method, options)
@@ -131,6 +138,14 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **settings) ->
     mine = MINE(x.shape[1], z.shape[1], config).fit_checked(x, z)
     settings = _settings(method, options)
     return MIResult(mine.estimate_, method, settings, mine.history, mine.stderr_, mine.best_step_)
+
+
+def _discrete(x, z, method: str, settings: dict) -> MIResult:
+    estimator, allowed = DISCRETE[method]
+    unknown = settings.keys() - set(allowed)
+    if unknown:
+        raise TypeError(f"unknown option(s) {sorted(unknown)} for method={method!r}; allowed: {sorted(allowed)}")
+    return MIResult(estimator(x, z, **settings), method, dict(settings))
 
 
 def estimate_many(

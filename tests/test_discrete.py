@@ -83,3 +83,18 @@ def test_mine_takes_the_labels_one_hot_and_ksg_warns_about_them():
 def test_bad_inputs(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_estimate_mi_routes_to_the_discrete_estimators():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, len(MEANS), 1000)
+    x = rng.normal(np.array(MEANS)[labels], 1.0)
+    mixed = m.estimate_mi(x, labels, "mixed", k=5)
+    assert mixed.estimate == mixed_mi(x, labels, k=5) and mixed.method == "mixed" and mixed.settings == {"k": 5}
+    noisy = np.where(rng.random(1000) < 0.2, rng.integers(0, 4, 1000), labels)
+    plugin = m.estimate_mi(labels, noisy, "plugin")
+    assert plugin.estimate == plugin_mi(labels, noisy) and plugin.stderr is None
+    with pytest.raises(TypeError, match=r"unknown option\(s\) \['steps'\] for method='plugin'"):
+        m.estimate_mi(labels, noisy, "plugin", steps=10)
+    with pytest.raises(ValueError, match="unknown method"):
+        m.estimate_many([(x, labels)], ["mixed"])  # one data set at a time: estimate_mi
