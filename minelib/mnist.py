@@ -1,4 +1,4 @@
-"""MNIST for the applications: one loader, two sources (``../shared/design/mnist.md``).
+"""MNIST for the applications: one loader, two sources (``make data`` fetches the offline subset: see the README).
 
 * ``source="full"``: the 70,000 digits, the four standard IDX files downloaded from public mirrors, their MD5
   checksums verified, cached in the library's data folder and parsed with :func:`read_idx`.

@@ -1,4 +1,4 @@
-"""The one MNIST classifier of the applications (``shared/design/mnist.md``): a small CNN, trained by the
+"""The one MNIST classifier of the applications (data: :mod:`minelib.mnist`): a small CNN, trained by the
 library on a training split, used to count Stacked MNIST modes (one prediction per channel) and to score
 reconstructions (the class of a reconstruction should be the class of its input).
 

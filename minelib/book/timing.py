@@ -15,7 +15,7 @@ import re
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
@@ -30,9 +30,6 @@ class Timing:
     q25: float
     q75: float
     repeats: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def synchronize(device: torch.device | str) -> None:
