@@ -204,28 +204,38 @@ def _counts_by_leaves(a: np.ndarray, eps: np.ndarray, threads: int) -> np.ndarra
     return counts
 
 
-def _prefix_length(s: np.ndarray, guess: np.ndarray, inside: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+def _prefix_length(s: np.ndarray, guess: np.ndarray, inside: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
     """Per query, how many entries of sorted ``s`` pass ``inside`` (true on a prefix of ``s``, then false).
 
     ``guess`` is a ``searchsorted`` position that one rounded addition may have put a value or two off;
-    each step moves past one distinct value.
+    ``inside(values, rows)`` tests ``values`` for the queries ``rows``. Each round moves the queries still off
+    past one distinct value, and only those are searched again.
     """
-    p, last = guess, len(s) - 1
-    while True:
-        after, before = s[np.minimum(p, last)], s[np.maximum(p - 1, 0)]
-        grow, shrink = (p <= last) & inside(after), (p > 0) & ~inside(before)
-        if not (grow.any() or shrink.any()):
-            return p
-        p = np.where(grow, np.searchsorted(s, after, "right"), p)
-        p = np.where(shrink, np.searchsorted(s, before, "left"), p)
+    p, last = guess.copy(), len(s) - 1
+    rows = np.arange(len(p))
+    while rows.size:
+        at = p[rows]
+        after, before = s[np.minimum(at, last)], s[np.maximum(at - 1, 0)]
+        grow, shrink = (at <= last) & inside(after, rows), (at > 0) & ~inside(before, rows)
+        p[rows[grow]] = np.searchsorted(s, after[grow], "right")
+        p[rows[shrink]] = np.searchsorted(s, before[shrink], "left")
+        rows = rows[grow | shrink]
+    return p
 
 
 def _counts_1d(a: np.ndarray, eps: np.ndarray) -> np.ndarray:
-    """Points strictly within ``eps`` of each point on a line: the ends of an interval of the sorted values."""
-    s = np.sort(a)
-    below_top = _prefix_length(s, np.searchsorted(s, a + eps), lambda v: v - a < eps)
-    below_bottom = _prefix_length(s, np.searchsorted(s, a - eps, "right"), lambda v: ~(a - v < eps))
-    return below_top - below_bottom - 1
+    """Points strictly within ``eps`` of each point on a line: the ends of an interval of the sorted values.
+
+    The queries are made in sorted order too (their ends are then nearly sorted, which ``searchsorted`` walks
+    through in cache), and the counts put back in the samples' order.
+    """
+    order = np.argsort(a, kind="stable")
+    s, e = a[order], eps[order]
+    top = _prefix_length(s, np.searchsorted(s, s + e), lambda v, rows: v - s[rows] < e[rows])
+    bottom = _prefix_length(s, np.searchsorted(s, s - e, "right"), lambda v, rows: ~(s[rows] - v < e[rows]))
+    counts = np.empty(len(a), dtype=np.int64)
+    counts[order] = top - bottom - 1
+    return counts
 
 
 def _marginal_counts(a: np.ndarray, eps: np.ndarray, threads: int) -> np.ndarray:

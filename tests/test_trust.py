@@ -93,6 +93,21 @@ def test_tie_checks():
     assert "share their x value" in found
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_duplicate_counting_equals_sorting_the_rows(seed):
+    """The one-sort row hash counts exactly what ``np.unique(axis=0)`` counts: integer grids full of ties,
+    copied rows, signed zeros (equal as floats), one column and many."""
+    from minelib.trust import _duplicated
+
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(2, 400)), int(rng.integers(1, 8))
+    a = rng.integers(-2, 3, (n, d)).astype(float) if seed % 2 else rng.standard_normal((n, d))
+    a[rng.integers(0, n, seed % 7)] = a[0]
+    a[a == 0] = -0.0 if seed % 3 == 0 else 0.0
+    _, inverse, counts = np.unique(a + 0.0, axis=0, return_inverse=True, return_counts=True)
+    assert _duplicated(a) == int((counts[inverse.ravel()] > 1).sum())
+
+
 def test_warn_points_at_the_callers_line():
     with pytest.warns(m.MINEWarning, match="something") as record:
         warn(["something"])
