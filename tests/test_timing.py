@@ -1,6 +1,7 @@
 """The timing helper, the four comparisons at a tiny size, the exact KSG in torch, and the timing plots."""
 
 import json
+import warnings
 import time
 from pathlib import Path
 
@@ -42,6 +43,50 @@ def test_torch_ksg_same_preprocessing_ties_and_errors():
         ksg_mi_torch(x, z, device="cpu", rows=0)
     with pytest.raises(ValueError, match="device"):
         ksg_mi_torch(x, z, device="tpu")
+
+
+def _tied(rng, n, dx, dz, kind):
+    x = rng.standard_normal((n, dx))
+    z = 0.6 * x[:, :1] + rng.standard_normal((n, dz))
+    if kind == "grid":  # many distances exactly equal to the radius
+        x, z = np.round(x * 2) / 2 + 1e-3 * rng.standard_normal((n, dx)), np.round(z * 2) / 2
+    elif kind == "offset":  # large coordinates: float32 rounds every distance by more
+        x = x + 1e3
+    return x, z
+
+
+@pytest.mark.parametrize("precision", ["mixed", "float64"])
+@pytest.mark.parametrize("seed", range(12))
+def test_torch_ksg_is_exact_in_both_precisions(precision, seed):
+    """Many n, dimensions, k, block sizes and kinds of ties: the float32 path with its float64 re-check gives
+    ksg_mi's value to the last digit (the counts are integers and the radius is recomputed in float64)."""
+    rng = np.random.default_rng(seed)
+    n, dx, dz, k = int(rng.integers(12, 600)), int(rng.integers(1, 7)), int(rng.integers(1, 7)), int(rng.integers(1, 6))
+    x, z = _tied(rng, n, dx, dz, ("plain", "grid", "offset")[seed % 3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", m.MINEWarning)
+        expected = m.ksg_mi(x, z, k, preprocess="none")
+        got = ksg_mi_torch(x, z, k, device="cpu", rows=int(rng.integers(1, n + 1)), precision=precision, preprocess="none")
+    assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_the_float32_path_redoes_crowded_rows_and_rechecks_pairs_at_the_radius(monkeypatch):
+    """On a coarse grid the radius is shared by more than k + 9 points (the row is redone in float64) and many
+    float32 distances sit at it (each re-checked); the value is still ksg_mi's."""
+    from minelib import ksg_torch
+
+    redone = []
+    exact_rows = ksg_torch._exact_rows
+    monkeypatch.setattr(ksg_torch, "_exact_rows", lambda *a: redone.append(len(a[2])) or exact_rows(*a))
+    rng = np.random.default_rng(0)
+    x, z = np.round(rng.standard_normal((400, 2)) * 3), np.round(rng.standard_normal((400, 1)) * 3)
+    x = x + 1e-6 * rng.standard_normal(x.shape)  # no duplicated rows, but the grid's distances
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", m.MINEWarning)
+        assert ksg_mi_torch(x, z, 2, device="cpu", rows=64, preprocess="none") == pytest.approx(
+            m.ksg_mi(x, z, 2, preprocess="none"), abs=1e-12
+        )
+    assert redone and sum(redone) < 400  # some rows, not all
 
 
 def test_time_call_counts_warmup_and_repeats():
