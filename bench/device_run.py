@@ -25,6 +25,8 @@ Sections:
 * ``bottleneck``: baseline, deep VIB and MINE-IB at the paper's sizes (chapter "The information bottleneck").
 * ``ali_mnist``: ALI against ALI + MINE on MNIST (chapter "Reconstruction with ALI + MINE"); needs
   ``torchmetrics`` (carry its wheel). The three application sections need the offline MNIST subset.
+* ``ksg_gpu``: ``ksg_mi_torch`` at N = 100,000, float32 with its exact re-check against float64, warm,
+  with peak memory and a check that both equal ``ksg_mi`` (issue 22).
 * ``throughput``, ``ensemble``, ``ksg``, ``accuracy``: the timing comparisons of
   :mod:`minelib.book.benchmarks` (training throughput against the batch size; an ensemble of N networks
   against N one-at-a-time runs; KSG against N and the dimension, on a GPU the exhaustive torch search;
@@ -320,6 +322,49 @@ def ksg(ctx: Context) -> dict:
 
     sizes = ctx.size([1000, 3000, 10_000, 30_000, 100_000], [300, 600])
     rows = ksg_times(_device(), sizes, ctx.size([1, 5, 10, 20], [1, 10]), deadline=ctx.deadline())
+    return _timing_section(ctx, rows)
+
+
+@section("ksg_gpu")
+def ksg_gpu(ctx: Context) -> dict:
+    """The exact KSG on this device: float32 with its float64 re-check against float64, warm
+
+    At N = 100,000 and 1 or 10 dimensions per variable: one warm-up call, then the median of three of
+    ``ksg_mi_torch`` in each precision, the peak device memory, and whether both equal ``ksg_mi`` on the
+    CPU (compared on the first 20,000 pairs, where the CPU's search takes seconds). Issue 22's gate: at
+    N = 1e5, d = 10, at least 20x the 2-core CPU's ``ksg_mi``.
+    """
+    import numpy as np
+    import torch
+
+    import minelib as m
+    from minelib.book.timing import time_call
+    from minelib.ksg_torch import ksg_mi_torch
+
+    device, rows = _device(), []
+    n, check_n = ctx.size(100_000, 600), ctx.size(20_000, 300)
+    for dim in ctx.size([1, 10], [1, 3]):
+        x, z = m.sample_correlated_gaussians(n, dim, 0.5, seed=1)
+        x, z = x.astype(np.float64), z.astype(np.float64)
+        exact = m.ksg_mi(x[:check_n], z[:check_n], workers=-1)
+        for precision in ("mixed", "float64"):
+            if ctx.remaining() < 30 and not ctx.smoke:
+                rows.append({"n": n, "dim": dim, "precision": precision, "status": NOT_RUN})
+                continue
+            same = ksg_mi_torch(x[:check_n], z[:check_n], device=device, precision=precision) == exact
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            out = []
+
+            def call(x=x, z=z, precision=precision, out=out):
+                out.append(ksg_mi_torch(x, z, device=device, precision=precision))
+
+            t = time_call(call, device, warmup=1, repeats=ctx.size(3, 1))
+            peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+            rows.append({"n": n, "dim": dim, "precision": precision, "median_s": t.median, "q25_s": t.q25,
+                         "q75_s": t.q75, "estimate": out[-1], "equals_ksg_mi_on_check": bool(same),
+                         "check_n": check_n, "peak_mib": peak, "status": "ok"})  # fmt: skip
+            print(f"ksg_gpu: n={n} d={dim} {precision}: {t.median:.3f} s, equal to ksg_mi: {same}", flush=True)
     return _timing_section(ctx, rows)
 
 

@@ -2,7 +2,8 @@
 
 Layers, each importing only from those above it in this list:
 
-1. ground truth, maths and data handling: ``minelib.data``, ``minelib.tasks`` (the hard cases with exact MI),
+1. ground truth, maths and data handling: ``minelib.data``, ``minelib.tasks`` (the hard cases and the benchmark
+   suite, with exact MI),
    ``minelib.mnist`` (MNIST, full or the offline subset; ``import minelib.mnist``),
    ``minelib.information``, ``minelib.bounds`` (every bound of the MINE family and MINE's moving-average
    gradient, in one registry), ``minelib.preprocess`` (validation, splits and transforms: ``prepare``),
@@ -12,7 +13,8 @@ Layers, each importing only from those above it in this list:
    against them);
 2. networks, the training loop, estimators and the MI term: ``minelib.nets``, ``minelib.train`` (one loop for
    every critic), ``minelib.config`` (``MINEConfig``), ``minelib.mine``, ``minelib.staircase``,
-   ``minelib.estimate``, ``minelib.independence`` (a permutation test of independence), ``minelib.mi_term`` (MINE
+   ``minelib.estimate``, ``minelib.independence`` (a permutation test of independence), ``minelib.sample_size``
+   (a bias diagnostic: the estimate on fractions of the data), ``minelib.mi_term`` (MINE
    as a differentiable loss term for other models),
    ``minelib.diagnostics``;
 3. the paper's applications: ``minelib.applications`` (toy data and mode metrics, GAN + MINE and its DCGAN
@@ -57,8 +59,9 @@ from minelib.ksg import ksg_mi, ksg_mi_bruteforce
 from minelib.mi_term import MITerm, adaptive_gradient_clip
 from minelib.mine import MINE
 from minelib.nets import SeparableCritic, StatisticsNetwork
+from minelib.sample_size import SampleSizeCurve, sample_size_curve
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "BOUNDS",
@@ -69,6 +72,7 @@ __all__ = [
     "MITerm",
     "MINEWarning",
     "MIResult",
+    "SampleSizeCurve",
     "SeparableCritic",
     "StatisticsNetwork",
     "adaptive_gradient_clip",
@@ -99,6 +103,7 @@ __all__ = [
     "nonlinear_mi",
     "product_of_marginals",
     "sample_correlated_gaussians",
+    "sample_size_curve",
     "sample_nonlinear",
     "sample_student_t",
     "smile",

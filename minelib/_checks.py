@@ -170,7 +170,8 @@ def torch_generator(seed: int | None, device: str | torch.device = "cpu") -> tor
     """A ``torch.Generator`` on ``device`` seeded with ``seed`` (checked by :func:`seed_value`), or from fresh
     entropy when ``seed`` is None: the one way every module makes its own random stream."""
     gen = torch.Generator(device)
-    if seed_value("seed", seed) is None:
+    seed = seed_value("seed", seed)  # a plain int: manual_seed refuses numpy integers
+    if seed is None:
         gen.seed()
     else:
         gen.manual_seed(seed)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from minelib._checks import ArrayLike, choice
+from minelib._checks import ArrayLike, choice, in_open_interval
 from minelib.bounds import NAMES, get_bound
 from minelib.config import FIELDS, MINEConfig, refuse_removed
 from minelib.discrete import mixed_mi, plugin_mi
@@ -20,6 +21,9 @@ METHODS = (*NAMES, "ksg")
 KSG_OPTIONS = ("k", "workers", "preprocess")  # the keywords of ksg_mi
 # With a discrete variable (estimate_mi only): the estimator and its keywords
 DISCRETE = {"plugin": (plugin_mi, ("correction",)), "mixed": (mixed_mi, ("k", "preprocess"))}
+# What ``estimate_mi(x, z)`` does when no method is named: the most accurate candidate of the benchmark suite
+# on tasks it was not chosen on (bench/default_suite.py, bench/results/default_suite.json; CHANGELOG 0.3.0).
+DEFAULT_METHOD, DEFAULT_SETTINGS = "infonce", {"preprocess": "copula"}
 # Settings a caller may not give: the method chooses the bound, and estimate_many the ensemble.
 _CHOSEN = {"bound", "n_models", "fit_seed"}
 
@@ -34,6 +38,24 @@ class MIResult:
     history: dict[str, np.ndarray] = field(default_factory=dict)
     stderr: float | None = None  #: standard error of a MINE test-split estimate (None for KSG)
     step: int | None = None  #: the training step whose network gave the estimate (MINE)
+
+    def interval(self, level: float = 0.95) -> tuple[float, float] | None:
+        r"""A two-sided confidence interval for the estimator's mean, :math:`\hat I \pm z_{(1+\text{level})/2}\,
+        \text{stderr}` (``None`` without a standard error: KSG and the discrete estimators).
+
+        The standard error is that of the test split, whose pairs the critic never saw, so the interval holds
+        the test-sample noise; its coverage of the estimator's mean over fresh data sets is measured by
+        ``bench/interval_coverage.py``. It does not hold the estimator's bias (a lower bound sits below the
+        truth by what the critic failed to learn): it is an interval for what this estimator gives on data like
+        these, not for the true MI; :func:`~minelib.sample_size_curve` probes the bias.
+        """
+        from scipy.stats import norm
+
+        in_open_interval("level", level, 0.0, 1.0)
+        if self.stderr is None:
+            return None
+        half = float(norm.ppf(0.5 + level / 2)) * self.stderr
+        return self.estimate - half, self.estimate + half
 
     def __repr__(self) -> str:
         se = f" ± {self.stderr:.4f}" if self.stderr is not None else ""
@@ -87,15 +109,18 @@ def method_config(method: str, options: dict, n_models: int = 1) -> MINEConfig:
     return MINEConfig(**_settings(method, options), n_models=n_models, fit_seed=options.get("seed"))
 
 
-def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **settings) -> MIResult:
+def estimate_mi(x: ArrayLike, z: ArrayLike, method: str | None = None, **settings) -> MIResult:
     r"""Estimate :math:`I(X;Z)` in nats from paired samples.
 
     Parameters
     ----------
     x, z : *array-like*
         Paired samples in rows: numpy arrays, torch tensors (detached first), pandas objects or lists.
-    method : str
-        ``"mine"`` (DV bound, moving-average gradient), ``"dv"`` or ``"mine-biased"`` (DV bound, plain minibatch
+    method : str or None
+        ``None`` (the default): the most accurate estimator on the benchmark suite of ``bench/default_suite.py``,
+        on tasks it was not chosen on: ``"infonce"`` (separable critic) on the copula of each coordinate (ranks
+        mapped to normal scores), unless ``preprocess`` is given. Or by name: ``"mine"`` (DV bound,
+        moving-average gradient; the paper's estimator), ``"dv"`` or ``"mine-biased"`` (DV bound, plain minibatch
         gradient), ``"nwj"`` or ``"mine-f"`` (f-divergence bound), ``"js"`` (trained on the Jensen–Shannon signal,
         NWJ value), ``"smile"`` (JS training, DV value with marginal scores clipped to ``[-tau, tau]``),
         ``"gan-dime"`` (JS training, the mean log density ratio of the joint pairs; not a bound),
@@ -127,6 +152,8 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **settings) ->
     >>> round(result.estimate, 1), round(m.gaussian_mi(0.9), 1)
     (0.8, 0.8)
     """
+    if method is None:
+        method, settings = DEFAULT_METHOD, {**DEFAULT_SETTINGS, **settings}
     choice("method", method, (*METHODS, *DISCRETE))
     if method in DISCRETE:
         return _discrete(x, z, method, settings)
@@ -134,10 +161,37 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str = "mine", **settings) ->
     if method == "ksg":
         return MIResult(ksg_mi(x, z, **options), method, options)
     x, z = checked_pair(x, z)
+    options = _fitted_block(method, options, len(x))
     config = method_config(method, options)
     mine = MINE(x.shape[1], z.shape[1], config).fit_checked(x, z)
     settings = _settings(method, options)
     return MIResult(mine.estimate_, method, settings, mine.history, mine.stderr_, mine.best_step_)
+
+
+def _fitted_block(method: str, options: dict, n: int) -> dict:
+    r"""A multi-sample bound scores blocks of ``batch_size`` pairs, on the validation and test splits too: unless
+    the caller sets it, the batch is the default 256 or the smaller of those splits (its cap :math:`\ln b` then
+    sits at or above what those pairs can certify anyway), so small data sets need no settings."""
+    if not get_bound(method).multi_sample or "batch_size" in options:
+        return options
+    batch = default_batch(n, *(options.get(f, getattr(MINEConfig, f)) for f in ("val_fraction", "test_fraction")))
+    if batch < 2:
+        raise ValueError(
+            f"{n} pairs are too few for {method!r}: its held-out splits need at least 2 pairs each (about "
+            f"{math.ceil(2 / 0.1)} pairs with the default fractions); use more samples or method='ksg'"
+        )
+    if batch < 32:
+        cap = f"ln {batch} = {math.log(batch):.2f} nats"
+        warn([f"with {n} pairs, {method!r} scores blocks of {batch} held-out pairs, so its estimate can not exceed "
+              f"{cap}; use more samples, or method='ksg' for small data sets"])  # fmt: skip
+    return {**options, "batch_size": batch}
+
+
+def default_batch(n: int, val_fraction: float, test_fraction: float) -> int:
+    """InfoNCE's automatic batch for ``n`` pairs: 256, or the smaller held-out split if that is smaller."""
+    fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction}
+    held_out = min(int(round(n * in_open_interval(name, f, 0.0, 1.0))) for name, f in fractions.items())
+    return min(MINEConfig.batch_size, held_out)
 
 
 def _discrete(x, z, method: str, settings: dict) -> MIResult:

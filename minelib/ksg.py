@@ -211,7 +211,9 @@ def _counts_by_leaves(a: np.ndarray, eps: np.ndarray, threads: int) -> np.ndarra
     return counts
 
 
-def _prefix_length(s: np.ndarray, guess: np.ndarray, inside: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+def _prefix_length(
+    s: np.ndarray, guess: np.ndarray, inside: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> np.ndarray:
     """Per query, how many entries of sorted ``s`` pass ``inside`` (true on a prefix of ``s``, then false).
 
     ``guess`` is a ``searchsorted`` position that one rounded addition may have put a value or two off;

@@ -30,10 +30,14 @@ BAD_INPUTS = [
     (lambda: m.ksg_mi(np.zeros((100, 0)), Z), ValueError, "x is empty"),
     (lambda: m.ksg_mi(X[:3], Z[:3], k=3), ValueError, "k=3 neighbours need more than k samples"),
     (lambda: m.ksg_mi([[1, 2], [3]], Z[:2]), ValueError, "ragged"),
-    (lambda: m.estimate_mi(X + 1e10, Z, batch_size=32), ValueError, "x column 0 is constant"),
-    (lambda: m.estimate_mi(X, np.ones(100), batch_size=32), ValueError, "z column 0 is constant"),
+    (lambda: m.estimate_mi(X + 1e10, Z, "mine", batch_size=32), ValueError, "x column 0 is constant"),
+    (lambda: m.estimate_mi(X, np.ones(100), "mine", batch_size=32), ValueError, "z column 0 is constant"),
     (lambda: m.ksg_mi(X, np.ones(100)), ValueError, "z column 0 is constant"),
-    (lambda: m.estimate_mi(X.astype(float) * 1e300, Z, preprocess="none", batch_size=32), ValueError, "overflows"),
+    (
+        lambda: m.estimate_mi(X.astype(float) * 1e300, Z, "mine", preprocess="none", batch_size=32),
+        ValueError,
+        "overflows",
+    ),
     (lambda: m.ksg_mi(np.repeat(X[:25], 4, 0), np.repeat(Z[:25], 4, 0)), ValueError, "identical samples"),
     # types people pass
     (lambda: m.ksg_mi(np.array(["a"] * 100), Z), TypeError, "x must hold real numbers"),
@@ -193,5 +197,7 @@ def test_inputs_people_have_are_accepted(kind):
     x, z = ACCEPTED[kind]
     base = m.ksg_mi(X, Z)
     assert m.ksg_mi(x, z) == pytest.approx(base, abs=0.05)  # float16 rounding moves a few neighbours
-    result = m.estimate_mi(x, z, steps=30, batch_size=32, seed=0, device="cpu")
+    result = m.estimate_mi(x, z, "mine", steps=30, batch_size=32, seed=0, device="cpu")
     assert np.isfinite(result.estimate)
+    default = m.estimate_mi(x, z, steps=30, seed=0, device="cpu")  # InfoNCE: blocks of the 10 held-out pairs
+    assert np.isfinite(default.estimate) and default.settings["batch_size"] == 10

@@ -25,7 +25,7 @@ device_run = _load_device_run()
 def test_one_chapter_end_to_end_on_cpu(tmp_path):
     env = {**os.environ, "PYTHONPATH": ".", "OMP_NUM_THREADS": "1"}  # relative, as on the device machine
     env.pop("MINE_BUDGET", None)  # the script sets the smoke budget itself
-    sections = "rehearsal,throughput,ensemble,ksg,accuracy,staircase,stacked_mnist,bottleneck,ali_mnist"
+    sections = "rehearsal,throughput,ensemble,ksg,ksg_gpu,accuracy,staircase,stacked_mnist,bottleneck,ali_mnist"
     command = [sys.executable, SCRIPT, "--smoke", "--sections", sections, "--chapters", FAST, "--threads", "1"]
     run = subprocess.run(
         [*command, "--budget-s", "300", "--out", tmp_path], cwd=ROOT, env=env, capture_output=True, text=True
@@ -48,11 +48,15 @@ def test_one_chapter_end_to_end_on_cpu(tmp_path):
     assert row["chapter"] == FAST and row["status"] == "ok" and row["seconds"] > 0, row
     assert "budget smoke | device cpu" in row["stamp"]
     assert not list(folder.glob(".*")), "a temporary file was left behind"
-    for name in ("throughput", "ensemble", "ksg", "accuracy"):  # the timing sections, at the smoke size
+    for name in ("throughput", "ensemble", "ksg", "ksg_gpu", "accuracy"):  # the timing sections, at the smoke size
         timing = json.loads((folder / f"{name}.json").read_text())
         assert timing["status"] == "done" and timing["rows"], name
         assert all(r["status"] == "ok" for r in timing["rows"]), timing["rows"]
         assert timing["device_record"]["torch_threads"] == 1
+    ksg_gpu = json.loads((folder / "ksg_gpu.json").read_text())["rows"]
+    assert {r["precision"] for r in ksg_gpu} == {"mixed", "float64"} and all(
+        r["equals_ksg_mi_on_check"] for r in ksg_gpu
+    )
     staircase = json.loads((folder / "staircase.json").read_text())
     assert staircase["status"] == "done" and staircase["settings"]["critic"] == "concat"
     assert {r["bound"] for r in staircase["rows"]} == {"mine", "dv", "nwj", "infonce", "js", "smile"}

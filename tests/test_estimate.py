@@ -87,3 +87,37 @@ def test_an_overflowing_new_sample_gets_advice_that_is_not_the_setting_in_use():
         ValueError, match=r"overflows torch.float32 after preprocess='standardize': use preprocess='copula'"
     ):
         mine.estimate(far, z)
+
+
+def test_the_default_is_the_benchmark_choice_and_fits_small_data():
+    """No method: InfoNCE on the copula (bench/default_suite.py); its block is the held-out split when that is
+    smaller than 256, so 400 pairs (40 validation, 80 test) need no settings; a given setting wins."""
+    x, z = m.sample_correlated_gaussians(400, dim=1, rho=0.5, seed=0)
+    small = {k: v for k, v in SMALL.items() if k != "batch_size"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", m.MINEWarning)
+        r = m.estimate_mi(x, z, **small)
+        given = m.estimate_mi(x, z, **small, preprocess="standardize", batch_size=16)
+    assert (r.method, r.settings["preprocess"], r.settings["critic"]) == ("infonce", "copula", "separable")
+    assert r.settings["batch_size"] == 40
+    assert (given.settings["preprocess"], given.settings["batch_size"]) == ("standardize", 16)
+
+
+def test_the_interval_is_the_estimate_plus_or_minus_normal_quantiles_of_its_standard_error():
+    r = m.MIResult(0.5, "mine", stderr=0.1)
+    low, high = r.interval()
+    assert (low, high) == pytest.approx((0.5 - 0.195996, 0.5 + 0.195996), abs=1e-6)
+    assert r.interval(0.5) == pytest.approx((0.5 - 0.067449, 0.5 + 0.067449), abs=1e-6)
+    assert m.MIResult(0.3, "ksg").interval() is None  # no standard error, no interval
+    with pytest.raises(ValueError, match="level"):
+        r.interval(1.0)
+
+
+def test_the_default_on_tiny_data_refuses_or_warns_before_training():
+    x, z = m.sample_correlated_gaussians(100, dim=1, rho=0.5, seed=0)
+    with pytest.raises(ValueError, match="10 pairs are too few for 'infonce'"):
+        m.estimate_mi(x[:10], z[:10])
+    with pytest.raises(ValueError, match="val_fraction must lie strictly between 0.0 and 1.0"):
+        m.estimate_mi(x, z, val_fraction="0.1")
+    with pytest.warns(m.MINEWarning, match=r"can not exceed ln 10 = 2.30 nats"):
+        m.estimate_mi(x, z, steps=5, hidden=(8,), eval_every=5, seed=np.int64(1), device="cpu")

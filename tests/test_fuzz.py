@@ -121,7 +121,7 @@ def test_ksg_is_warned_or_correct(case):
 def test_mine_is_warned_or_correct(case):
     x, z, truth, exact = _doubtful(case)
     try:
-        result, said = _said(m.estimate_mi, x, z, **TINY)
+        result, said = _said(m.estimate_mi, x, z, "mine", **TINY)
     except ValueError as e:
         assert "NaN or infinite" in str(e), e
         return

@@ -232,3 +232,34 @@ def test_separable_critic_trains_the_dv_bound():
 def test_unknown_critic_is_named():
     with pytest.raises(ValueError, match=r"critic 'mlp'.*'concat', 'separable'"):
         m.MINE(2, 2, critic="mlp")
+
+
+def test_the_benchmark_suites_exact_mis_and_transforms():
+    """Each Gaussian task's MI from the log-determinants of its population covariance; the maps keep MI
+    (the spiral keeps the norm and is undone by the opposite rotation; the wiggles are increasing)."""
+    from minelib.tasks import _wiggle_x, _wiggle_z, benchmark_suite, equicorrelated_mi, latent_pairs_mi, spiral
+
+    def gaussian_mi_of(cov, dx):
+        logdet = lambda c: np.linalg.slogdet(c)[1]  # noqa: E731
+        return 0.5 * (logdet(cov[:dx, :dx]) + logdet(cov[dx:, dx:]) - logdet(cov))
+
+    cov = np.full((50, 50), 0.5) + 0.5 * np.eye(50)
+    assert equicorrelated_mi(25, 25, 0.5) == pytest.approx(gaussian_mi_of(cov, 25), abs=1e-12)
+    cov = np.eye(6)
+    cov[0, 3] = cov[3, 0] = cov[1, 4] = cov[4, 1] = 0.8
+    assert latent_pairs_mi(2, 2.0) == pytest.approx(gaussian_mi_of(cov, 3), abs=1e-12)
+    suite = benchmark_suite()
+    assert len(suite) == 14 and {t.mi for t in suite.values()} >= {0.0, 3.0}
+    x, z = suite["sparse-25-25"].sample(100_000, seed=0)
+    assert np.corrcoef(x[:, 1], z[:, 1])[0, 1] == pytest.approx(0.8, abs=0.01) and x.std(0) == pytest.approx(
+        1, abs=0.02
+    )
+    a = np.random.default_rng(0).standard_normal((500, 5))
+    turned = spiral(a, 0.2, (1, 2))
+    np.testing.assert_allclose(np.linalg.norm(turned, axis=1), np.linalg.norm(a, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(spiral(turned, -0.2, (1, 2)), a, atol=1e-12)
+    t = np.linspace(-20, 20, 100_001)
+    assert np.all(np.diff(_wiggle_x(t)) > 0) and np.all(np.diff(_wiggle_z(t)) > 0)
+    np.testing.assert_array_equal(
+        suite["spiral-sparse-5-5"].sample(50, seed=3)[0], suite["spiral-sparse-5-5"].sample(50, seed=3)[0]
+    )

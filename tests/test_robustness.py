@@ -50,11 +50,11 @@ def test_duplicated_rows_in_ksg_warn_with_the_count():
 def test_diverged_training_warns():
     settings = dict(lr=2.0, steps=1000, seed=0, device="cpu")  # the default network, a far too large step
     with pytest.warns(m.MINEWarning, match="collapsed|below zero"):
-        r = m.estimate_mi(X, Z, preprocess="none", checkpoint="last", **settings)
+        r = m.estimate_mi(X, Z, "mine", preprocess="none", checkpoint="last", **settings)
     assert r.estimate < -1
     with warnings.catch_warnings(record=True) as caught:  # with the safety on: sane, or said
         warnings.simplefilter("always")
-        r = m.estimate_mi(X, Z, **settings)
+        r = m.estimate_mi(X, Z, "mine", **settings)
     assert r.estimate >= -1 or any(issubclass(w.category, m.MINEWarning) for w in caught)
 
 

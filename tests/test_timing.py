@@ -1,8 +1,8 @@
 """The timing helper, the four comparisons at a tiny size, the exact KSG in torch, and the timing plots."""
 
 import json
-import warnings
 import time
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -66,7 +66,9 @@ def test_torch_ksg_is_exact_in_both_precisions(precision, seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", m.MINEWarning)
         expected = m.ksg_mi(x, z, k, preprocess="none")
-        got = ksg_mi_torch(x, z, k, device="cpu", rows=int(rng.integers(1, n + 1)), precision=precision, preprocess="none")
+        got = ksg_mi_torch(
+            x, z, k, device="cpu", rows=int(rng.integers(1, n + 1)), precision=precision, preprocess="none"
+        )
     assert got == pytest.approx(expected, abs=1e-12)
 
 
