@@ -44,8 +44,9 @@ class MIResult:
         \text{stderr}` (``None`` without a standard error: KSG and the discrete estimators).
 
         The standard error is that of the test split, whose pairs the critic never saw, so the interval holds
-        the test-sample noise; its coverage of the estimator's mean over fresh data sets is measured by
-        ``bench/interval_coverage.py``. It does not hold the estimator's bias (a lower bound sits below the
+        the test-sample noise, the bulk of the estimate's spread: over 100 fresh data sets of 5,000 pairs each,
+        the default's 95% interval held the mean of the 100 estimates in 95%, 93% and 92% of them on three
+        benchmark tasks (1 + 1, 5 + 5 and 25 + 25 dimensions; ``bench/interval_coverage.py``). It does not hold the estimator's bias (a lower bound sits below the
         truth by what the critic failed to learn): it is an interval for what this estimator gives on data like
         these, not for the true MI; :func:`~minelib.sample_size_curve` probes the bias.
         """

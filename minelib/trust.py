@@ -218,7 +218,7 @@ def fit_problems(
             "(lower lr, or preprocess the data)"
         )
     advice = f"lower lr (now {lr:g})" if lr is not None else "lower the learning rate"
-    problems += _diverged(train, advice) + _collapse(val, checkpoint)
+    problems += _diverged(train, advice) + _collapse(val, checkpoint, train)
     if kept is not None and eval_step is not None:
         problems += _kept_early(val, np.atleast_1d(kept), np.asarray(eval_step), len(train), advice)
     negative = np.isfinite(values) & ((values < -(0.05 + 3 * se)) | (values < -1))
@@ -302,7 +302,9 @@ def replicate_problems(values: np.ndarray, se: np.ndarray, groups, what: str = "
     return problems
 
 
-def _collapse(val: np.ndarray, checkpoint: str) -> list[str]:
+def _collapse(val: np.ndarray, checkpoint: str, train: np.ndarray | None = None) -> list[str]:
+    """A validation bound that fell far from its best: unstable training, or, when the training bound ended at
+    least as high as that best (late steps' median), a critic that memorised its training pairs."""
     best = np.nanmax(np.where(np.isfinite(val), val, np.nan), 0, initial=-np.inf)
     last = val[-1] if len(val) else np.full(val.shape[1], np.nan)
     # the kept network: with "last", any fall of more than a nat from the best is the estimate's own loss
@@ -310,11 +312,16 @@ def _collapse(val: np.ndarray, checkpoint: str) -> list[str]:
     collapsed = np.isfinite(best) & ~(last >= floor)
     if not collapsed.any():
         return []
-    return [
-        f"the validation bound collapsed from {best[collapsed].min():.3g} to {np.nanmin(last[collapsed]):.3g} "
-        f"nats{members(collapsed)}: training is unstable (learning rate too high?)"
-        + ("; the estimate comes from the best checkpoint" if checkpoint == "best" else "")
-    ]
+    kept = "; the estimate comes from the best checkpoint" if checkpoint == "best" else ""
+    fell = f"the validation bound collapsed from {best[collapsed].min():.3g} to {np.nanmin(last[collapsed]):.3g} nats"
+    late = None if train is None or not len(train) else np.nanmedian(train[-max(1, len(train) // 10) :], 0)
+    if late is not None and np.all(late[collapsed] >= best[collapsed]):
+        return [
+            f"{fell}{members(collapsed)} while the training bound rose to {np.nanmin(late[collapsed]):.3g}: the "
+            f"critic memorised its training pairs (too few for its size){kept}, which is then likely low; more "
+            "samples or a smaller critic (hidden=..., fewer steps) give a less data-limited estimate"
+        ]
+    return [f"{fell}{members(collapsed)}: training is unstable (learning rate too high?){kept}"]
 
 
 def _beyond_ceiling(values: np.ndarray, n_marginal: int, caps: np.ndarray) -> list[str]:

@@ -45,6 +45,16 @@ def test_a_collapsing_validation_curve_names_the_checkpoint():
     assert problems(val=np.array([0.1, 0.4, 0.5, 0.2, 0.1])) == []  # a noisy dip of 0.4 nats is no collapse
 
 
+def test_a_collapse_while_the_training_bound_rises_is_memorisation_not_instability():
+    val = np.array([0.5, 0.8, 0.2, -1.5, -3.5])
+    rising = np.linspace(0.2, 4.0, 100)  # the training bound climbs to 4 nats while validation falls
+    (found,) = fit_problems(rising, val, 0.7, 0.05, 10_000, np.inf)
+    assert "collapsed from 0.8 to -3.5 nats while the training bound rose to 3.83" in found and "memorised" in found
+    falling = np.concatenate([np.linspace(0.2, 0.8, 50), np.full(50, -2.0)])  # both fell: unstable
+    found = fit_problems(falling, val, 0.7, 0.05, 10_000, np.inf)
+    assert any("learning rate too high" in p for p in found) and not any("memorised" in p for p in found)
+
+
 def test_below_zero_beyond_noise_but_not_within_it():
     (found,) = problems(values=np.array(-0.3), se=np.array(0.05))
     assert "below zero by more than its noise" in found
