@@ -41,7 +41,8 @@ CANDIDATES = {
     # the second round, after the first showed InfoNCE on the copula ahead: a longer and a wider budget
     "infonce:copula:long": ("infonce", {"preprocess": "copula", "steps": 5000}),
     "infonce:copula:wide": ("infonce", {"preprocess": "copula", "hidden": (256, 256), "embed_dim": 64}),
-    # the third round, on the four hardest tasks only (--tasks): a deeper critic, a slower learning rate
+    # the third round, on the four hardest tasks (HARD): a deeper critic, then run on every task after it lifted
+    # the spiral, and a slower learning rate
     "infonce:copula:deep": ("infonce", {"preprocess": "copula", "hidden": (128, 128, 128)}),
     "infonce:copula:slow": ("infonce", {"preprocess": "copula", "lr": 3e-4, "steps": 4000}),
 }

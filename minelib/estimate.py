@@ -23,7 +23,7 @@ KSG_OPTIONS = ("k", "workers", "preprocess")  # the keywords of ksg_mi
 DISCRETE = {"plugin": (plugin_mi, ("correction",)), "mixed": (mixed_mi, ("k", "preprocess"))}
 # What ``estimate_mi(x, z)`` does when no method is named: the most accurate candidate of the benchmark suite
 # on tasks it was not chosen on (bench/default_suite.py, bench/results/default_suite.json; CHANGELOG 0.3.0).
-DEFAULT_METHOD, DEFAULT_SETTINGS = "infonce", {"preprocess": "copula"}
+DEFAULT_METHOD, DEFAULT_SETTINGS = "infonce", {"preprocess": "copula", "hidden": (128, 128, 128)}
 # Settings a caller may not give: the method chooses the bound, and estimate_many the ensemble.
 _CHOSEN = {"bound", "n_models", "fit_seed"}
 
@@ -45,10 +45,11 @@ class MIResult:
 
         The standard error is that of the test split, whose pairs the critic never saw, so the interval holds
         the test-sample noise, the bulk of the estimate's spread: over 100 fresh data sets of 5,000 pairs each,
-        the default's 95% interval held the mean of the 100 estimates in 95%, 93% and 92% of them on three
-        benchmark tasks (1 + 1, 5 + 5 and 25 + 25 dimensions; ``bench/interval_coverage.py``). It does not hold the estimator's bias (a lower bound sits below the
-        truth by what the critic failed to learn): it is an interval for what this estimator gives on data like
-        these, not for the true MI; :func:`~minelib.sample_size_curve` probes the bias.
+        the default's 95% interval held the mean of the 100 estimates in 95% and 97% of them on two benchmark
+        tasks (1 + 1 and 25 + 25 dimensions; ``bench/interval_coverage.py``). It does not hold the estimator's
+        bias (a lower bound sits below the truth by what the critic failed to learn): it is an interval for
+        what this estimator gives on data like these, not for the true MI; :func:`~minelib.sample_size_curve`
+        probes the bias.
         """
         from scipy.stats import norm
 
@@ -119,9 +120,10 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str | None = None, **setting
         Paired samples in rows: numpy arrays, torch tensors (detached first), pandas objects or lists.
     method : str or None
         ``None`` (the default): the most accurate estimator on the benchmark suite of ``bench/default_suite.py``,
-        on tasks it was not chosen on: ``"infonce"`` (separable critic) on the copula of each coordinate (ranks
-        mapped to normal scores), unless ``preprocess`` is given. Or by name: ``"mine"`` (DV bound,
-        moving-average gradient; the paper's estimator), ``"dv"`` or ``"mine-biased"`` (DV bound, plain minibatch
+        on tasks it was not chosen on: ``"infonce"`` with a separable critic of three hidden layers of 128 on the
+        copula of each coordinate (ranks mapped to normal scores); a ``preprocess`` or ``hidden`` given wins.
+        Or by name: ``"mine"`` (DV bound, moving-average gradient; the paper's estimator), ``"dv"`` or
+        ``"mine-biased"`` (DV bound, plain minibatch
         gradient), ``"nwj"`` or ``"mine-f"`` (f-divergence bound), ``"js"`` (trained on the Jensen–Shannon signal,
         NWJ value), ``"smile"`` (JS training, DV value with marginal scores clipped to ``[-tau, tau]``),
         ``"gan-dime"`` (JS training, the mean log density ratio of the joint pairs; not a bound),
@@ -217,8 +219,10 @@ def estimate_many(
     pairs : *sequence* of tuple
         Data sets of equal shapes (e.g. one per correlation and seed).
     methods : *sequence* of str
-        Names as in :func:`estimate_mi`. The per-pair bounds with the same critic train as **one** ensemble;
-        multi-sample bounds (InfoNCE), which score every pair of a batch, as another.
+        Names as in :func:`estimate_mi` (default: the paper's ``"mine"``; :func:`estimate_mi`'s benchmark-chosen
+        default is ``["infonce"]`` with ``preprocess="copula", hidden=(128, 128, 128)``). The per-pair bounds with
+        the same critic train as **one** ensemble; multi-sample bounds (InfoNCE), which score every pair of a
+        batch, as another.
     replicates : *sequence* or None
         One label per data set: data sets with the same label are draws of the same distribution (seeds), so each
         neural method's estimates on them should agree within their noise; a :class:`~minelib.MINEWarning` says

@@ -99,7 +99,7 @@ def test_the_default_is_the_benchmark_choice_and_fits_small_data():
         r = m.estimate_mi(x, z, **small)
         given = m.estimate_mi(x, z, **small, preprocess="standardize", batch_size=16)
     assert (r.method, r.settings["preprocess"], r.settings["critic"]) == ("infonce", "copula", "separable")
-    assert r.settings["batch_size"] == 40
+    assert r.settings["batch_size"] == 40 and r.settings["hidden"] == (128, 128, 128)
     assert (given.settings["preprocess"], given.settings["batch_size"]) == ("standardize", 16)
 
 
