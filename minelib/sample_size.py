@@ -40,7 +40,8 @@ class SampleSizeCurve:
 
     @property
     def still_rising(self) -> bool:
-        """The estimate rises with the data by more than two standard errors: the full-data value is data-limited."""
+        """Whether the estimate rises with the data by more than two standard errors (then the full-data value is
+        data-limited)."""
         return self.rise > 2 * self.rise_stderr
 
 

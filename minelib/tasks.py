@@ -175,7 +175,8 @@ def _latent_pairs(x_dim: int, z_dim: int, active: int, strength: float, transfor
 
 
 def latent_pairs_mi(active: int, strength: float) -> float:
-    """MI of :func:`_latent_pairs`: each pair is bivariate normal with correlation :math:`s^2/(1+s^2)`."""
+    """MI of ``active`` latent pairs of ``strength`` :math:`s`, each a bivariate normal with correlation
+    :math:`s^2/(1+s^2)`."""
     rho = strength**2 / (1 + strength**2)
     return -0.5 * active * math.log1p(-(rho**2))
 
