@@ -23,6 +23,7 @@ import numpy as np
 
 OUT = Path(__file__).parent / "results" / "interval_coverage.json"
 TASKS = ("normal-1-1", "sparse-25-25")
+SETTINGS = ("bound", "critic", "hidden", "preprocess", "batch_size")  # recorded per fit: what the default ran
 
 
 def one(job: tuple[str, int, int]) -> dict:
@@ -40,7 +41,8 @@ def one(job: tuple[str, int, int]) -> dict:
         result = m.estimate_mi(x, z, seed=i)
     low, high = result.interval()
     return {"task": name, "dataset": i, "estimate": result.estimate, "stderr": result.stderr, "low": low,
-            "high": high, "seconds": time.perf_counter() - start, "warned": bool(caught)}  # fmt: skip
+            "high": high, "seconds": time.perf_counter() - start, "warned": bool(caught),
+            "settings": {k: result.settings[k] for k in SETTINGS}}  # fmt: skip
 
 
 def summary(rows: list[dict], truth: float) -> dict:
@@ -59,7 +61,6 @@ def summary(rows: list[dict], truth: float) -> dict:
 
 
 def main() -> None:
-    import minelib as m
     from minelib.book.timing import device_record
     from minelib.tasks import task
 
@@ -73,8 +74,11 @@ def main() -> None:
     jobs = [(t, i, args.n) for t in args.tasks for i in range(args.datasets)]
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
         rows = pool.map(one, jobs)
-    record = {"machine": device_record("cpu"), "n": args.n, "method": "estimate_mi defaults",
-              "defaults": m.MINEConfig().__repr__(), "tasks": {}}  # fmt: skip
+    from minelib.estimate import DEFAULT_METHOD, DEFAULT_SETTINGS
+
+    record = {"machine": device_record("cpu"), "n": args.n, "method": "estimate_mi(x, z) with no method",
+              "default": {"method": DEFAULT_METHOD, **DEFAULT_SETTINGS}, "tasks": {}}  # fmt: skip
+    record["settings_used"] = sorted({json.dumps(r["settings"], sort_keys=True) for r in rows})
     for name in args.tasks:
         record["tasks"][name] = summary([r for r in rows if r["task"] == name], task(name, suite="benchmark").mi)
         print(name, json.dumps(record["tasks"][name]))

@@ -220,7 +220,8 @@ def estimate_many(
         Data sets of equal shapes (e.g. one per correlation and seed).
     methods : *sequence* of str
         Names as in :func:`estimate_mi` (default: the paper's ``"mine"``; :func:`estimate_mi`'s benchmark-chosen
-        default is ``["infonce"]`` with ``preprocess="copula", hidden=(128, 128, 128)``). The per-pair bounds with
+        default is ``["infonce"]`` with ``preprocess="copula", hidden=(128, 128, 128)``, and here, where no
+        block is chosen for the data, a ``batch_size`` of at most a tenth of the pairs). The per-pair bounds with
         the same critic train as **one** ensemble; multi-sample bounds (InfoNCE), which score every pair of a
         batch, as another.
     replicates : *sequence* or None

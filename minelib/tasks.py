@@ -1,4 +1,5 @@
-r"""Hard cases with exact mutual information: the benchmark tasks of the chapter "Hard cases".
+r"""Tasks with exact mutual information: the chapter "Hard cases" (:func:`hard_cases`) and the suite on which
+:func:`~minelib.estimate_mi`'s default was chosen (:func:`benchmark_suite`).
 
 Each :class:`Task` draws ``n`` pairs with NumPy and knows its MI from a formula, so every estimator can be
 scored against the truth. The tasks follow the failure modes collected by Czyż et al. (2023): a Gaussian
