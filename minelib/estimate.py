@@ -155,8 +155,7 @@ def estimate_mi(x: ArrayLike, z: ArrayLike, method: str | None = None, **setting
     >>> round(result.estimate, 1), round(m.gaussian_mi(0.9), 1)
     (0.8, 0.8)
     """
-    if method is None:
-        method, settings = DEFAULT_METHOD, {**DEFAULT_SETTINGS, **settings}
+    method, settings = resolved(method, settings)
     choice("method", method, (*METHODS, *DISCRETE))
     if method in DISCRETE:
         return _discrete(x, z, method, settings)
@@ -177,7 +176,7 @@ def _fitted_block(method: str, options: dict, n: int) -> dict:
     sits at or above what those pairs can certify anyway), so small data sets need no settings."""
     if not get_bound(method).multi_sample or "batch_size" in options:
         return options
-    batch = default_batch(n, *(options.get(f, getattr(MINEConfig, f)) for f in ("val_fraction", "test_fraction")))
+    batch = default_batch(n, options)
     if batch < 2:
         raise ValueError(
             f"{n} pairs are too few for {method!r}: its held-out splits need at least 2 pairs each (about "
@@ -190,11 +189,16 @@ def _fitted_block(method: str, options: dict, n: int) -> dict:
     return {**options, "batch_size": batch}
 
 
-def default_batch(n: int, val_fraction: float, test_fraction: float) -> int:
-    """InfoNCE's automatic batch for ``n`` pairs: 256, or the smaller held-out split if that is smaller."""
-    fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction}
+def default_batch(n: int, options: dict) -> int:
+    """InfoNCE's automatic batch for ``n`` pairs: 256, or the smaller held-out split of ``options``' fractions."""
+    fractions = {f: options.get(f, getattr(MINEConfig, f)) for f in ("val_fraction", "test_fraction")}
     held_out = min(int(round(n * in_open_interval(name, f, 0.0, 1.0))) for name, f in fractions.items())
     return min(MINEConfig.batch_size, held_out)
+
+
+def resolved(method: str | None, settings: dict) -> tuple[str, dict]:
+    """``method`` and ``settings``, with the benchmark-chosen default filled in when ``method`` is None."""
+    return (DEFAULT_METHOD, {**DEFAULT_SETTINGS, **settings}) if method is None else (method, settings)
 
 
 def _discrete(x, z, method: str, settings: dict) -> MIResult:

@@ -23,7 +23,6 @@ import numpy as np
 
 from minelib._checks import ArrayLike, derived_seed, in_interval, seed_value
 from minelib.bounds import get_bound
-from minelib.config import MINEConfig
 from minelib.preprocess import checked_pair
 
 
@@ -79,7 +78,7 @@ def sample_size_curve(
     Holmes, C. M., I. Nemenman, Phys. Rev. E 100, 022404 (2019).
     """
     from minelib.bounds import NAMES
-    from minelib.estimate import DEFAULT_METHOD, DEFAULT_SETTINGS, default_batch, estimate_mi
+    from minelib.estimate import default_batch, estimate_mi, resolved
 
     fractions = _fractions(fractions)
     if method is not None and method not in NAMES:
@@ -91,11 +90,9 @@ def sample_size_curve(
     sizes = [int(round(f * len(x))) for f in fractions]
     if len(set(sizes)) < len(sizes):
         raise ValueError(f"fractions {fractions} of {len(x)} pairs give subsets of equal sizes {sizes}: spread them")
-    if method is None:
-        method, settings = DEFAULT_METHOD, {**DEFAULT_SETTINGS, **settings}
+    method, settings = resolved(method, settings)
     if get_bound(method).multi_sample and "batch_size" not in settings:  # one block size for every subset
-        fields = {f: settings.get(f, getattr(MINEConfig, f)) for f in ("val_fraction", "test_fraction")}
-        settings = {**settings, "batch_size": max(2, default_batch(sizes[0], **fields))}
+        settings = {**settings, "batch_size": max(2, default_batch(sizes[0], settings))}
     rng = np.random.default_rng(seed_value("seed", seed))
     values, errors = [], []
     for i, (fraction, size) in enumerate(zip(fractions, sizes)):
